@@ -1,0 +1,21 @@
+"""Backend factory: GRAPH_BACKEND_TYPE picks the engine behind the node API."""
+
+from __future__ import annotations
+
+from node_api.backends.base import GraphBackend
+from node_api.settings import BackendType, NodeSettings
+
+
+def create_backend(settings: NodeSettings) -> GraphBackend:
+    if settings.backend_type is BackendType.KUZU:
+        from node_api.backends.kuzu import KuzuBackend
+
+        return KuzuBackend(settings)
+    if settings.backend_type is BackendType.NEO4J_ENTERPRISE:
+        raise SystemExit(
+            "GRAPH_BACKEND_TYPE=neo4j_enterprise is not implemented: multi-database clustering is a "
+            "documented TODO (docs/neo4j-backend.md). Use neo4j_community or kuzu."
+        )
+    from node_api.backends.neo4j import Neo4jBackend  # type: ignore[import-not-found]
+
+    return Neo4jBackend(settings)

@@ -1,0 +1,209 @@
+"""The backend interface the routers use. It knows nothing of HTTP.
+
+A backend hosts the graph databases of one node: Kuzu embeds one engine per database directory,
+Neo4j fronts a Bolt server. Every method is async; engines that block run on worker threads
+inside the backend, never on the event loop. Errors are the classes of backends/errors.py.
+"""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import AsyncIterator, Mapping, Sequence
+from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+
+
+class StatementKind(StrEnum):
+    READ = "read"
+    WRITE = "write"
+
+
+@dataclass(frozen=True)
+class Capabilities:
+    """What a backend supports; the API answers 4xx `not_supported` for the rest."""
+
+    multiple_databases: bool
+    s3_copy: bool
+    staging_tables: bool
+    native_backup: bool
+
+
+@dataclass(frozen=True)
+class DatabaseInfo:
+    graph_id: str
+    schema_type: str
+    created_at: datetime
+    is_open: bool
+    size_bytes: int | None
+    last_used_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class QueryResult:
+    columns: list[str]
+    rows: list[list[Any]]  # JSON-ready values (backends/values.py)
+
+
+class ResultStream(abc.ABC):
+    """Rows of one query, fetched from the engine a chunk at a time.
+
+    The engine connection stays checked out until the stream is closed; close it (async with)
+    even when the consumer stops early.
+    """
+
+    columns: list[str]
+
+    @abc.abstractmethod
+    def chunks(self) -> AsyncIterator[list[list[Any]]]: ...
+
+
+@dataclass(frozen=True)
+class PropertyInfo:
+    name: str
+    type: str
+    primary_key: bool = False
+
+
+@dataclass(frozen=True)
+class TableInfo:
+    name: str
+    kind: str  # "node" | "rel"
+    properties: list[PropertyInfo]
+    from_tables: list[str] = field(default_factory=list)  # rel tables only
+    to_tables: list[str] = field(default_factory=list)
+    comment: str | None = None
+
+
+@dataclass(frozen=True)
+class GraphSchema:
+    node_tables: list[TableInfo]
+    rel_tables: list[TableInfo]
+    indexes: list[dict[str, Any]] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class BulkLoadResult:
+    rows_received: int
+    rows_loaded: int
+    rows_skipped: int
+    warnings: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class DatabaseStats:
+    graph_id: str
+    size_bytes: int
+    node_count: int
+    rel_count: int
+    last_write_at: datetime | None
+
+
+@dataclass(frozen=True)
+class BackendStats:
+    """Node-wide figures for /status, /info and /metrics."""
+
+    open_databases: int
+    active_connections: int
+    idle_connections: int
+    waiting_requests: int
+
+
+class GraphBackend(abc.ABC):
+    kind: str
+    capabilities: Capabilities
+    engine_version: str
+
+    # ---- lifecycle of the backend itself
+    @abc.abstractmethod
+    async def start(self) -> None: ...
+
+    @abc.abstractmethod
+    async def close(self) -> None: ...
+
+    @abc.abstractmethod
+    async def health(self) -> dict[str, Any]:
+        """Raises BackendUnavailable when the engine cannot serve."""
+
+    @abc.abstractmethod
+    def stats(self) -> BackendStats: ...
+
+    def usage_by_database(self) -> dict[str, tuple[int, int]]:
+        """graph_id -> (active connections, waiting requests) for databases with a pool."""
+        return {}
+
+    # ---- statement policy
+    @abc.abstractmethod
+    def classify(self, cypher: str) -> StatementKind:
+        """Read or write; raises QueryForbidden / InvalidQuery for statements tenants may not run."""
+
+    # ---- databases
+    @abc.abstractmethod
+    async def create_database(self, graph_id: str, schema_type: str, ddl: Sequence[str]) -> DatabaseInfo:
+        """Creates the database and applies `ddl` atomically: on failure nothing is left behind."""
+
+    @abc.abstractmethod
+    async def delete_database(self, graph_id: str) -> None: ...
+
+    @abc.abstractmethod
+    async def list_databases(self) -> list[DatabaseInfo]: ...
+
+    @abc.abstractmethod
+    async def database_info(self, graph_id: str) -> DatabaseInfo: ...
+
+    @abc.abstractmethod
+    async def database_count(self) -> int: ...
+
+    # ---- queries
+    @abc.abstractmethod
+    async def execute(
+        self,
+        graph_id: str,
+        cypher: str,
+        parameters: Mapping[str, Any] | None,
+        *,
+        timeout_s: float,
+        kind: StatementKind,
+    ) -> QueryResult: ...
+
+    @abc.abstractmethod
+    def stream(
+        self,
+        graph_id: str,
+        cypher: str,
+        parameters: Mapping[str, Any] | None,
+        *,
+        timeout_s: float,
+        kind: StatementKind,
+        chunk_size: int,
+    ) -> AbstractAsyncContextManager[ResultStream]: ...
+
+    # ---- schema
+    @abc.abstractmethod
+    async def schema(self, graph_id: str) -> GraphSchema: ...
+
+    @abc.abstractmethod
+    async def apply_ddl(self, graph_id: str, statements: Sequence[str]) -> None: ...
+
+    # ---- data movement
+    @abc.abstractmethod
+    async def bulk_load(
+        self, graph_id: str, table_name: str, data: pa.Table, *, ignore_errors: bool
+    ) -> BulkLoadResult:
+        """Loads Arrow data into a node or rel table (rel: FROM and TO key columns first)."""
+
+    @abc.abstractmethod
+    async def database_stats(self, graph_id: str) -> DatabaseStats: ...
+
+    @abc.abstractmethod
+    async def backup(self, graph_id: str, destination_dir: Path) -> dict[str, Any]:
+        """Writes a consistent copy of the database into destination_dir; returns manifest facts."""
+
+    @abc.abstractmethod
+    async def restore(self, graph_id: str, source_dir: Path, *, schema_type: str) -> DatabaseInfo:
+        """Replaces (or creates) graph_id from a backup directory; the old data stays until done."""

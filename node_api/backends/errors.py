@@ -1,0 +1,88 @@
+"""Errors a backend raises. They carry no HTTP status: node_api/errors.py maps each to one."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class BackendError(Exception):
+    """Base class. `code` is the machine-readable error code clients see."""
+
+    code = "backend_error"
+
+    def __init__(self, message: str, **details: Any) -> None:
+        super().__init__(message)
+        self.message = message
+        self.details = details
+
+
+class DatabaseNotFound(BackendError):
+    code = "database_not_found"
+
+
+class DatabaseExists(BackendError):
+    code = "database_exists"
+
+
+class DatabaseBusy(BackendError):
+    """The database is being created, deleted or restored right now."""
+
+    code = "database_busy"
+
+
+class CapacityExceeded(BackendError):
+    """The node holds its configured maximum number of databases."""
+
+    code = "capacity_exceeded"
+
+
+class InvalidQuery(BackendError):
+    """Syntax, binding or type errors in the query: the caller's fault."""
+
+    code = "invalid_query"
+
+
+class InvalidSchema(BackendError):
+    code = "invalid_schema"
+
+
+class QueryForbidden(BackendError):
+    """A statement that would reach the node's files, other databases or engine settings."""
+
+    code = "forbidden_statement"
+
+
+class QueryTimeout(BackendError):
+    code = "query_timeout"
+
+
+class QueryFailed(BackendError):
+    """The engine refused a well-formed query at run time (constraint violation, bad data...)."""
+
+    code = "query_failed"
+
+
+class WriteConflict(BackendError):
+    code = "write_conflict"
+
+
+class Overloaded(BackendError):
+    """Transient: queues or memory are past their thresholds. Carries the suggested retry delay."""
+
+    code = "overloaded"
+
+    def __init__(self, message: str, retry_after_s: int = 1, **details: Any) -> None:
+        super().__init__(message, **details)
+        self.retry_after_s = retry_after_s
+
+
+class Unsupported(BackendError):
+    """The operation exists in the API but this backend cannot do it."""
+
+    code = "not_supported"
+
+
+class BackendUnavailable(BackendError):
+    """The engine itself is unreachable (e.g. the Bolt server is down)."""
+
+    code = "backend_unavailable"

@@ -1,0 +1,96 @@
+"""Streamed query results: NDJSON and Server-Sent Events with one event sequence.
+
+    header  {"columns": [...]}
+    rows    {"rows": [[...], ...]}          one per chunk (KUZU_CHUNK_SIZE rows)
+    summary {"row_count", "execution_time_ms", "complete": true}
+    error   {"error": {"code", "message"}}  if the query fails after the stream began
+
+As in Neo4j's Query API (jsonl), a stream that ends without `summary` or `error` was cut: clients can
+tell a complete result from a truncated one.
+
+The engine connection and the admission slot are held in an AsyncExitStack that the response
+closes when it finishes, fails, or the client goes away.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack
+from typing import Any
+
+from sse_starlette.sse import EventSourceResponse, ServerSentEvent
+from starlette.responses import StreamingResponse
+from starlette.types import Receive, Scope, Send
+
+from node_api.backends.base import ResultStream
+from node_api.backends.errors import BackendError
+from node_api.core.jsonenc import dumps, dumps_line
+
+NDJSON = "application/x-ndjson"
+SSE = "text/event-stream"
+
+
+async def result_events(
+    stream: ResultStream, started: float, extra: dict[str, Any] | None = None
+) -> AsyncIterator[tuple[str, dict[str, Any]]]:
+    yield "header", {"columns": stream.columns, **(extra or {})}
+    row_count = 0
+    try:
+        async for chunk in stream.chunks():
+            row_count += len(chunk)
+            yield "rows", {"rows": chunk}
+    except BackendError as exc:
+        yield "error", {"error": {"code": exc.code, "message": exc.message}, "row_count": row_count}
+        return
+    yield "summary", {"row_count": row_count,
+                      "execution_time_ms": round((time.perf_counter() - started) * 1000, 2), "complete": True}
+
+
+class _ClosesStack:
+    """Mixin: close the exit stack however the response ends (even if the body never started)."""
+
+    exit_stack: AsyncExitStack
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            await super().__call__(scope, receive, send)  # type: ignore[misc]
+        finally:
+            await self.exit_stack.aclose()
+
+
+class NdjsonResponse(_ClosesStack, StreamingResponse):
+    def __init__(self, events: AsyncIterator[tuple[str, dict[str, Any]]], exit_stack: AsyncExitStack,
+                 headers: dict[str, str] | None = None) -> None:
+        self.exit_stack = exit_stack
+
+        async def lines() -> AsyncIterator[bytes]:
+            async for kind, payload in events:
+                yield dumps_line({"type": kind, **payload})
+
+        super().__init__(lines(), media_type=NDJSON, headers=headers)
+
+
+class SseResponse(_ClosesStack, EventSourceResponse):
+    def __init__(self, events: AsyncIterator[tuple[str, dict[str, Any]]], exit_stack: AsyncExitStack,
+                 headers: dict[str, str] | None = None) -> None:
+        self.exit_stack = exit_stack
+
+        async def messages() -> AsyncIterator[ServerSentEvent]:
+            async for kind, payload in events:
+                yield ServerSentEvent(data=dumps(payload).decode(), event=kind)
+
+        super().__init__(messages(), headers=headers, ping=15)
+
+
+def negotiate(accept: str | None) -> str:
+    """application/json unless the client asks for a streaming type first."""
+    for part in (accept or "").split(","):
+        media = part.split(";")[0].strip().lower()
+        if media in (NDJSON, "application/jsonl", "application/json-seq"):
+            return NDJSON
+        if media == SSE:
+            return SSE
+        if media in ("application/json", "*/*", "application/*"):
+            return "application/json"
+    return "application/json"

@@ -1,0 +1,62 @@
+"""Cypher queries: JSON, or streamed as NDJSON / SSE by the Accept header."""
+
+from __future__ import annotations
+
+import time
+from contextlib import AsyncExitStack
+
+from fastapi import APIRouter, Request
+from starlette.responses import Response
+
+from node_api.core.jsonenc import dumps
+from node_api.core.streaming import NDJSON, NdjsonResponse, SseResponse, negotiate, result_events
+from node_api.deps import GraphIdDep, NodeDep
+from node_api.errors import ApiError
+from node_api.models.query import QueryRequest, QueryResponse
+
+router = APIRouter(tags=["query"])
+
+
+@router.post(
+    "/databases/{graph_id}/query",
+    name="query",
+    response_model=QueryResponse,
+    responses={200: {"content": {NDJSON: {}, "text/event-stream": {}}}},
+)
+async def query(graph_id: GraphIdDep, body: QueryRequest, request: Request, node: NodeDep) -> Response:
+    settings = node.settings
+    timeout_s = body.timeout if body.timeout is not None else settings.query_timeout_s
+    if timeout_s > settings.max_query_timeout_s:
+        raise ApiError(400, "invalid_timeout",
+                       f"timeout {timeout_s:g}s is above the node's maximum of {settings.max_query_timeout_s:g}s")
+    kind = node.backend.classify(body.cypher)  # forbidden statements are refused before any work
+    media = negotiate(request.headers.get("accept"))
+    started = time.perf_counter()
+
+    if media == "application/json":
+        async with node.admission.admit():
+            result = await node.backend.execute(graph_id, body.cypher, body.parameters, timeout_s=timeout_s, kind=kind)
+        payload = {
+            "graph_id": graph_id,
+            "columns": result.columns,
+            "rows": result.rows,
+            "row_count": len(result.rows),
+            "execution_time_ms": round((time.perf_counter() - started) * 1000, 2),
+        }
+        return Response(dumps(payload), media_type="application/json")
+
+    # Streaming: errors up to the first row (missing database, syntax, timeout) still get their
+    # own HTTP status, because the query runs before the response starts.
+    stack = AsyncExitStack()
+    try:
+        await stack.enter_async_context(node.admission.admit())
+        stream = await stack.enter_async_context(
+            node.backend.stream(graph_id, body.cypher, body.parameters, timeout_s=timeout_s, kind=kind,
+                                chunk_size=settings.chunk_size)
+        )
+    except BaseException:
+        await stack.aclose()
+        raise
+    events = result_events(stream, started, {"graph_id": graph_id})
+    response_class = NdjsonResponse if media == NDJSON else SseResponse
+    return response_class(events, stack)

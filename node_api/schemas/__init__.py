@@ -1,0 +1,54 @@
+"""Base schemas per backend and schema type (documented in docs/schemas.md).
+
+    entity  = xbrl_core + accounting    (a tenant's own reporting and ledger)
+    shared  = xbrl_core + repository    (public repositories such as SEC filings)
+    custom  = the caller's DDL only
+
+Each backend keeps its DDL in schemas/<backend kind>/ because the dialects differ (Kuzu declares
+tables; Neo4j declares constraints).
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from pathlib import Path
+
+from node_api.backends.errors import InvalidSchema
+from node_api.security.cypher_guard import split_script, split_statements, tokenize
+
+_HERE = Path(__file__).parent
+SCHEMA_PARTS = {"entity": ("xbrl_core", "accounting"), "shared": ("xbrl_core", "repository")}
+
+# The statements custom DDL may contain: schema definitions only, nothing that reads or writes data.
+_DDL_STARTS = {("CREATE", "NODE"), ("CREATE", "REL"), ("CREATE", "SEQUENCE"), ("ALTER", "TABLE"),
+               ("COMMENT", "ON"), ("CREATE", "CONSTRAINT"), ("CREATE", "INDEX"), ("CREATE", "RANGE"),
+               ("CREATE", "TEXT"), ("CREATE", "POINT"), ("CREATE", "FULLTEXT"), ("CREATE", "VECTOR"),
+               ("DROP", "TABLE"), ("DROP", "CONSTRAINT"), ("DROP", "INDEX"), ("DROP", "SEQUENCE")}
+
+
+@cache
+def base_schema(backend_kind: str, schema_type: str) -> tuple[str, ...]:
+    statements: list[str] = []
+    for part in SCHEMA_PARTS[schema_type]:
+        statements.extend(split_script((_HERE / backend_kind / f"{part}.cypher").read_text()))
+    return tuple(statements)
+
+
+def parse_ddl(script: str, max_statements: int = 500) -> list[str]:
+    """Splits and checks caller-supplied DDL; refuses anything but schema definitions."""
+    statements = split_script(script)
+    if not statements:
+        raise InvalidSchema("the DDL contains no statement")
+    if len(statements) > max_statements:
+        raise InvalidSchema(f"the DDL has {len(statements)} statements; the limit is {max_statements}")
+    for statement in statements:
+        words = [t.upper for t in split_statements(tokenize(statement))[0] if t.kind == "word"][:2]
+        if tuple(words) not in _DDL_STARTS:
+            raise InvalidSchema(
+                "only schema statements (CREATE NODE/REL TABLE, ALTER TABLE, constraints, indexes) are "
+                f"allowed in DDL: {statement[:120]!r}",
+            )
+        forbidden = {"COPY", "LOAD", "ATTACH", "IMPORT", "EXPORT", "INSTALL", "CALL", "MATCH", "USE"}
+        if forbidden & {t.upper for t in tokenize(statement) if t.kind == "word"}:
+            raise InvalidSchema(f"DDL may not read or write data or files: {statement[:120]!r}")
+    return statements

@@ -1,0 +1,88 @@
+"""Typed node settings, read from the environment (names as in the spec) and the CLI.
+
+One `NodeSettings` object is built at start-up and handed to everything that needs it; nothing reads
+os.environ directly.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from pathlib import Path
+
+from pydantic import AliasChoices, Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class BackendType(StrEnum):
+    KUZU = "kuzu"
+    NEO4J_COMMUNITY = "neo4j_community"
+    NEO4J_ENTERPRISE = "neo4j_enterprise"
+
+
+class NodeType(StrEnum):
+    WRITER = "writer"
+    SHARED_MASTER = "shared_master"
+
+
+class NodeSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="", extra="ignore", case_sensitive=False, populate_by_name=True)
+
+    backend_type: BackendType = Field(BackendType.KUZU, validation_alias="GRAPH_BACKEND_TYPE")
+    node_type: NodeType = Field(NodeType.WRITER, validation_alias="KUZU_NODE_TYPE")
+    tier: str = Field("standard", validation_alias="WRITER_TIER")
+    instance_id: str = Field("local", validation_alias=AliasChoices("INSTANCE_ID", "EC2_INSTANCE_ID"))
+    environment: str = Field("dev", validation_alias="ENVIRONMENT")
+    base_path: Path = Field(Path("./data/kuzu-dbs"), validation_alias="KUZU_DATABASE_PATH")
+    host: str = Field("127.0.0.1", validation_alias="KUZU_HOST")
+    port: int = Field(8001, ge=1, le=65535, validation_alias=AliasChoices("KUZU_PORT", "GRAPH_API_PORT"))
+
+    # Authentication. Empty key is only accepted in development mode (and announced loudly).
+    api_key: SecretStr = Field(SecretStr(""), validation_alias="GRAPH_API_KEY")
+    dev_mode: bool = Field(False, validation_alias="GRAPH_API_DEV_MODE")
+
+    # Capacity and memory.
+    max_databases: int = Field(10, ge=1, validation_alias="KUZU_MAX_DATABASES_PER_NODE")
+    max_memory_mb: int = Field(14336, ge=64, validation_alias="KUZU_MAX_MEMORY_MB")
+    memory_per_db_mb: int = Field(2048, ge=16, validation_alias="KUZU_MEMORY_PER_DB_MB")
+    # Kuzu reserves max_db_size of address space per open Database (default 8 TiB: the 16th open
+    # database fails). Must be a power of two.
+    max_db_size_gb: int = Field(64, ge=1, validation_alias="KUZU_MAX_DB_SIZE_GB")
+    threads_per_db: int = Field(2, ge=1, validation_alias="KUZU_THREADS_PER_DB")
+    max_open_databases: int = Field(64, ge=1, validation_alias="KUZU_MAX_OPEN_DATABASES")
+    idle_database_timeout_s: float = Field(300.0, gt=0, validation_alias="KUZU_IDLE_DATABASE_TIMEOUT")
+
+    # Queries.
+    chunk_size: int = Field(1000, ge=1, le=100_000, validation_alias="KUZU_CHUNK_SIZE")
+    query_timeout_s: float = Field(30.0, gt=0, validation_alias="KUZU_QUERY_TIMEOUT")
+    max_query_timeout_s: float = Field(300.0, gt=0, validation_alias="KUZU_MAX_QUERY_TIMEOUT")
+    max_query_length: int = Field(10_000, ge=16, validation_alias="KUZU_MAX_QUERY_LENGTH")
+    max_body_bytes: int = Field(10 * 1024 * 1024, ge=1024, validation_alias="GRAPH_API_MAX_BODY_BYTES")
+    connection_pool_size: int = Field(10, ge=1, validation_alias="KUZU_CONNECTION_POOL_SIZE")
+
+    # Admission control: beyond these, answer 503 + Retry-After at once.
+    max_concurrent_queries: int = Field(16, ge=1, validation_alias="GRAPH_API_MAX_CONCURRENT_QUERIES")
+    max_queued_queries: int = Field(64, ge=0, validation_alias="GRAPH_API_MAX_QUEUED_QUERIES")
+    queue_timeout_s: float = Field(5.0, gt=0, validation_alias="GRAPH_API_QUEUE_TIMEOUT")
+    max_waiters_per_database: int = Field(32, ge=0, validation_alias="GRAPH_API_MAX_WAITERS_PER_DATABASE")
+    memory_high_water_percent: float = Field(90.0, gt=0, le=100, validation_alias="GRAPH_API_MEMORY_HIGH_WATER_PERCENT")
+    retry_after_s: int = Field(1, ge=1, validation_alias="GRAPH_API_RETRY_AFTER")
+
+    # Neo4j backend (issue: Neo4j backend).
+    neo4j_uri: str = Field("bolt://127.0.0.1:7687", validation_alias="NEO4J_URI")
+    neo4j_username: str = Field("neo4j", validation_alias="NEO4J_USERNAME")
+    neo4j_password: SecretStr = Field(SecretStr(""), validation_alias="NEO4J_PASSWORD")
+    neo4j_enterprise: bool = Field(False, validation_alias="NEO4J_ENTERPRISE")
+    neo4j_max_pool_size: int = Field(50, ge=1, validation_alias="NEO4J_MAX_CONNECTION_POOL_SIZE")
+
+    log_level: str = Field("INFO", validation_alias="LOG_LEVEL")
+
+    @field_validator("max_db_size_gb")
+    @classmethod
+    def _power_of_two(cls, value: int) -> int:
+        if value & (value - 1):
+            raise ValueError("KUZU_MAX_DB_SIZE_GB must be a power of two (Kuzu requires it)")
+        return value
+
+    @property
+    def api_keys_configured(self) -> bool:
+        return bool(self.api_key.get_secret_value())
