@@ -26,6 +26,7 @@ class GraphRecord:
     schema_type: str
     created_at: datetime
     tables: dict[str, TableInfo] = field(default_factory=dict)
+    ddl: list[str] = field(default_factory=list)  # every schema statement applied, replayed by restore
 
     def to_props(self) -> dict[str, Any]:
         return {
@@ -33,6 +34,7 @@ class GraphRecord:
             "schema_type": self.schema_type,
             "created_at": self.created_at.isoformat(),
             "tables": tables_json(self.tables.values()),
+            "ddl": json.dumps(self.ddl),
         }
 
     @classmethod
@@ -43,6 +45,7 @@ class GraphRecord:
             schema_type=str(props.get("schema_type", "custom")),
             created_at=datetime.fromisoformat(str(props["created_at"])),
             tables={t.name: t for t in tables_from_json(str(props.get("tables") or "[]"))},
+            ddl=list(json.loads(str(props.get("ddl") or "[]"))),
         )
 
 

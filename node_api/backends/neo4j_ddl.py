@@ -22,6 +22,7 @@ class DdlPlan:
     tables: list[TableInfo] = field(default_factory=list)
     dropped: list[str] = field(default_factory=list)
     native: list[str] = field(default_factory=list)  # sent to the server as they are
+    statements: list[str] = field(default_factory=list)  # the input, kept for replay
 
 
 def quote(name: str) -> str:
@@ -46,7 +47,7 @@ def constraint_ddl(table: TableInfo) -> str | None:
 
 
 def plan(statements: list[str] | tuple[str, ...]) -> DdlPlan:
-    out = DdlPlan()
+    out = DdlPlan(statements=list(statements))
     for statement in statements:
         tokens = tokenize(statement)
         words = [t.upper for t in tokens[:5]]

@@ -6,6 +6,7 @@ from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from lambdas.registry import INSTANCE_REGISTRY, NodeType
+from lambdas.volume_monitor.metric import default_namespace
 
 
 class ClusterSettings(BaseSettings):
@@ -35,6 +36,14 @@ class ClusterSettings(BaseSettings):
     key_rotation_window_s: float = Field(86400.0, ge=0, validation_alias="GRAPH_API_KEY_ROTATION_WINDOW_SECONDS")
     # An unknown key triggers an early refresh at most this often (a just-rotated key must not fail).
     key_miss_refresh_s: float = Field(5.0, ge=0, validation_alias="GRAPH_API_KEY_MISS_REFRESH_SECONDS")
+
+    # Volume usage publication (read by the volume monitor Lambda).
+    data_volume_id: str = Field("", validation_alias="DATA_VOLUME_ID")
+    metric_namespace: str = Field("", validation_alias="VOLUME_METRIC_NAMESPACE")
+
+    @property
+    def metric_namespace_name(self) -> str:
+        return self.metric_namespace or default_namespace(self.environment)
 
     @property
     def instance_table_name(self) -> str:

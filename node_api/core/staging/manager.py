@@ -23,6 +23,7 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
+from node_api.backends.errors import DatabaseBusy
 from node_api.core.staging.errors import (
     StagingQueryFailed,
     StagingQueryRejected,
@@ -83,6 +84,7 @@ class StagingDatabase:
         self.path = path
         self._settings = settings
         self._db = duckdb.connect(str(path), config=config)
+        self._inode = path.stat().st_ino
         self._write_lock = threading.Lock()
         with self._write_lock:
             self._db.execute("CREATE SCHEMA IF NOT EXISTS _staging_meta")
@@ -91,6 +93,12 @@ class StagingDatabase:
                 "s3_location VARCHAR, row_count BIGINT, size_bytes BIGINT, created_at TIMESTAMPTZ)"
             )
         self.readers = CursorPool(self._db, settings.read_pool_size)
+
+    def still_on_disk(self) -> bool:
+        try:
+            return self.path.stat().st_ino == self._inode
+        except FileNotFoundError:
+            return False
 
     def close(self) -> None:
         with self._write_lock:
@@ -241,11 +249,11 @@ class StagingDatabase:
                 raise StagingQueryTimeout(f"staging query exceeded {timeout_s:g}s") from None
             finally:
                 timer.cancel()
-                if not timed_out.is_set():
-                    try:
-                        cur.execute("ROLLBACK")
-                    except duckdb.Error:
-                        pass
+                # Also after an interrupt: the cursor goes back to the pool with no transaction open.
+                try:
+                    cur.execute("ROLLBACK")
+                except duckdb.Error:
+                    pass
 
 
 def quote_literal(value: str) -> str:
@@ -282,6 +290,7 @@ class StagingManager:
         self.base_path = base_path
         self.settings = settings
         self._databases: dict[str, StagingDatabase] = {}
+        self._paused: set[str] = set()
         self._lock = threading.Lock()
 
     def staging_dir(self, graph_id: str) -> Path:
@@ -289,20 +298,34 @@ class StagingManager:
 
     def database(self, graph_id: str) -> StagingDatabase:
         with self._lock:
+            if graph_id in self._paused:
+                raise DatabaseBusy(f"database {graph_id} is being rebuilt; retry shortly", graph_id=graph_id)
             db = self._databases.get(graph_id)
+            if db is not None and not db.still_on_disk():
+                # The graph directory was deleted or replaced under us (database deleted/restored).
+                self._databases.pop(graph_id)
+                db.close()
+                db = None
             if db is None:
                 db = StagingDatabase(self.staging_dir(graph_id) / STAGING_FILE, self.settings)
                 self._databases[graph_id] = db
             return db
 
-    def close_graph(self, graph_id: str, *, remove: bool = False) -> None:
-        """Before the graph's directory is deleted or replaced; `remove` also deletes the staging data."""
+    def close_graph(self, graph_id: str, *, remove: bool = False, pause: bool = False) -> None:
+        """Before the graph's directory is deleted or replaced; `remove` also deletes the staging data,
+        `pause` refuses to reopen it (DatabaseBusy) until resume_graph."""
         with self._lock:
+            if pause:
+                self._paused.add(graph_id)
             db = self._databases.pop(graph_id, None)
         if db is not None:
             db.close()
         if remove:
             shutil.rmtree(self.staging_dir(graph_id), ignore_errors=True)
+
+    def resume_graph(self, graph_id: str) -> None:
+        with self._lock:
+            self._paused.discard(graph_id)
 
     def close(self) -> None:
         with self._lock:

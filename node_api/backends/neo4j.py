@@ -1,0 +1,554 @@
+"""The Neo4j backend: graphs on a Bolt server, reached through the official async driver.
+
+One pooled driver (NEO4J_MAX_CONNECTION_POOL_SIZE) serves every graph. Where a graph lives is the
+admin hook's business (neo4j_admin.py): community = one database, one graph; a multi-database server
+= one database per graph_id. Every session names its database explicitly: the server default is
+never relied on (ArcadeDB's Bolt server keeps a pooled connection on the last database it used when
+asked for `neo4j`). Table DDL is translated by neo4j_ddl.py; the graph's record is neo4j_catalog.py;
+JSON-lines backups are neo4j_backup.py.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator, Awaitable, Mapping, Sequence
+from contextlib import asynccontextmanager, suppress
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, TypeVar
+
+import neo4j
+import pyarrow as pa
+from neo4j import AsyncDriver, AsyncGraphDatabase, AsyncManagedTransaction, AsyncSession
+
+from node_api.backends import neo4j_ddl as ddl_mod
+from node_api.backends.base import (
+    BackendStats,
+    BulkLoadResult,
+    Capabilities,
+    DatabaseInfo,
+    DatabaseStats,
+    GraphBackend,
+    GraphSchema,
+    PropertyInfo,
+    QueryResult,
+    ResultStream,
+    StatementKind,
+    TableInfo,
+)
+from node_api.backends.errors import (
+    BackendError,
+    BackendUnavailable,
+    CapacityExceeded,
+    DatabaseBusy,
+    DatabaseExists,
+    DatabaseNotFound,
+    InvalidSchema,
+    QueryFailed,
+    QueryTimeout,
+    Unsupported,
+)
+from node_api.backends.neo4j_admin import ARCADEDB_UNSWITCHABLE, DatabaseAdmin, SingleDatabase
+from node_api.backends.neo4j_catalog import (
+    DELETE_META,
+    META_LABEL,
+    READ_META,
+    RESTORE_LABEL,
+    WRITE_META,
+    GraphRecord,
+    now,
+)
+from node_api.backends.neo4j_dialect import NEO4J_DIALECT
+from node_api.backends.neo4j_errors import translate
+from node_api.backends.neo4j_values import neo4j_row, to_bolt
+from node_api.security.cypher_guard import CypherGuard
+from node_api.security.paths import validate_graph_id, validate_identifier
+from node_api.settings import BackendType, NodeSettings
+
+T = TypeVar("T")
+q = ddl_mod.quote
+
+DELETE_BATCH = 2_000  # DETACH DELETE runs ~2k nodes/s on ArcadeDB: keep each statement short
+_SYSTEM_LABELS = frozenset({META_LABEL, RESTORE_LABEL})
+
+ENTERPRISE_NOT_IMPLEMENTED = (
+    "the Neo4j enterprise edition (multi-database with clustering) is not implemented: "
+    "see docs/neo4j-backend.md; run with NEO4J_ENTERPRISE=false (community)"
+)
+
+
+class Neo4jBackend(GraphBackend):
+    kind = "neo4j"
+    engine_version = "unknown"
+
+    def __init__(self, settings: NodeSettings, *, admin: DatabaseAdmin | None = None) -> None:
+        self.settings = settings
+        self.admin = admin or SingleDatabase()
+        self.capabilities = Capabilities(
+            multiple_databases=self.admin.multiple, s3_copy=False, staging_tables=False, native_backup=False
+        )
+        self.guard = CypherGuard(NEO4J_DIALECT, settings.max_query_length)
+        self._driver: AsyncDriver | None = None
+        self._records: dict[str, GraphRecord] = {}
+        self._busy: set[str] = set()
+        self._create_lock = asyncio.Lock()
+        self._last_write: dict[str, float] = {}
+        self._active = 0
+        self.server_agent = ""
+        self.is_arcadedb = False
+
+    # ---- backend lifecycle
+
+    async def start(self) -> None:
+        if self.settings.neo4j_enterprise or self.settings.backend_type is BackendType.NEO4J_ENTERPRISE:
+            raise Unsupported(ENTERPRISE_NOT_IMPLEMENTED)
+        s = self.settings
+        self._driver = AsyncGraphDatabase.driver(
+            s.neo4j_uri,
+            auth=(s.neo4j_username, s.neo4j_password.get_secret_value()),
+            max_connection_pool_size=s.neo4j_max_pool_size,
+            connection_acquisition_timeout=s.queue_timeout_s,
+            connection_timeout=5.0,
+            user_agent="graph-node-api",
+        )
+        try:
+            await self._driver.verify_connectivity()
+            info = await self._driver.get_server_info()
+        except Exception as exc:  # noqa: BLE001 - any failure here means the node cannot serve
+            await self._driver.close()
+            self._driver = None
+            raise translate(exc) from None
+        self.server_agent = info.agent
+        self.engine_version = info.agent.split("/", 1)[-1]
+        self.is_arcadedb = "ArcadeDB" in info.agent
+        if self.is_arcadedb and isinstance(self.admin, SingleDatabase) \
+                and self.admin.name.lower() in ARCADEDB_UNSWITCHABLE:
+            raise BackendError(
+                f"ArcadeDB cannot be addressed as database {self.admin.name!r} over Bolt (it keeps the "
+                "connection on the previous database); configure a real database name"
+            )
+        await self._load_records()
+
+    async def _load_records(self) -> None:
+        records: dict[str, GraphRecord] = {}
+        for database in await self.admin.list():
+            if database.lower() in ARCADEDB_UNSWITCHABLE and self.admin.multiple:
+                continue
+            rows = await self._run(database, StatementKind.READ, READ_META, {}, 30.0)
+            if rows:
+                record = GraphRecord.from_props(database, rows[0][0])
+                records[record.graph_id] = record
+        self._records = records
+
+    async def close(self) -> None:
+        if self._driver is not None:
+            await self._driver.close()
+            self._driver = None
+        await self.admin.close()
+
+    async def health(self) -> dict[str, Any]:
+        driver = self._require_driver()
+        try:
+            async with asyncio.timeout(5.0):
+                await driver.verify_connectivity()
+        except Exception as exc:  # noqa: BLE001
+            raise BackendUnavailable(f"the Neo4j server does not answer: {translate(exc).message}") from None
+        return {"engine": "neo4j", "engine_version": self.engine_version, "server": self.server_agent,
+                "uri": self.settings.neo4j_uri, "databases": len(self._records)}
+
+    def stats(self) -> BackendStats:
+        # The driver does not expose its pool; count the sessions this backend has checked out.
+        return BackendStats(open_databases=len(self._records), active_connections=self._active,
+                            idle_connections=0, waiting_requests=0)
+
+    def classify(self, cypher: str) -> StatementKind:
+        return self.guard.classify(cypher)
+
+    # ---- plumbing
+
+    def _require_driver(self) -> AsyncDriver:
+        if self._driver is None:
+            raise BackendUnavailable("the Neo4j backend is not started")
+        return self._driver
+
+    @asynccontextmanager
+    async def _session(self, database: str, kind: StatementKind, fetch_size: int = 1000,
+                       ) -> AsyncIterator[AsyncSession]:
+        mode = neo4j.READ_ACCESS if kind is StatementKind.READ else neo4j.WRITE_ACCESS
+        session = self._require_driver().session(database=database, default_access_mode=mode,
+                                                 fetch_size=fetch_size)
+        self._active += 1
+        try:
+            yield session
+        finally:
+            self._active -= 1
+            # A cancelled session (timeout) has its connection closed by the driver, not reused.
+            with suppress(Exception):
+                await session.close()
+
+    async def _timed(self, awaitable: Awaitable[T], timeout_s: float) -> T:
+        # ArcadeDB ignores the Bolt transaction timeout (measured: a 0.5 s tx_timeout ran 23 s), so the
+        # deadline is also kept here; cancelling closes the connection. Neo4j stops the work itself.
+        try:
+            async with asyncio.timeout(timeout_s):
+                return await awaitable
+        except TimeoutError:
+            raise QueryTimeout(f"the query ran past its timeout of {timeout_s:g} s",
+                               timeout_s=timeout_s) from None
+
+    async def _run(self, database: str, kind: StatementKind, cypher: str, params: Mapping[str, Any],
+                   timeout_s: float) -> list[list[Any]]:
+        """Raw rows (driver values) through execute_read / execute_write: retried on transient errors."""
+
+        async def work(tx: AsyncManagedTransaction) -> list[list[Any]]:
+            result = await tx.run(cypher, dict(params))
+            return [list(record.values()) async for record in result]
+
+        unit = neo4j.unit_of_work(timeout=timeout_s)(work)
+        async with self._session(database, kind) as session:
+            call = session.execute_read if kind is StatementKind.READ else session.execute_write
+            try:
+                return await self._timed(call(unit), timeout_s)
+            except BackendError:
+                raise
+            except Exception as exc:  # noqa: BLE001
+                raise translate(exc) from None
+
+    def _record(self, graph_id: str) -> GraphRecord:
+        validate_graph_id(graph_id)
+        if graph_id in self._busy:
+            raise DatabaseBusy(f"database {graph_id} is being changed; retry shortly", graph_id=graph_id)
+        record = self._records.get(graph_id)
+        if record is None:
+            raise DatabaseNotFound(f"database {graph_id} does not exist", graph_id=graph_id)
+        return record
+
+    def _info(self, record: GraphRecord) -> DatabaseInfo:
+        last = self._last_write.get(record.graph_id)
+        return DatabaseInfo(record.graph_id, record.schema_type, record.created_at, True, None,
+                            datetime.fromtimestamp(last, UTC) if last else None)
+
+    # ---- databases
+
+    async def database_count(self) -> int:
+        return len(self._records) + len(self._busy - self._records.keys())
+
+    async def create_database(self, graph_id: str, schema_type: str, ddl: Sequence[str]) -> DatabaseInfo:
+        validate_graph_id(graph_id)
+        plan = ddl_mod.plan(list(ddl))
+        async with self._create_lock:
+            if graph_id in self._records or graph_id in self._busy:
+                raise DatabaseExists(f"database {graph_id} already exists", graph_id=graph_id)
+            if not self.admin.multiple and (self._records or self._busy):
+                holder = next(iter(self._records or self._busy))
+                raise CapacityExceeded(
+                    f"Neo4j community serves a single database, already holding graph {holder}; "
+                    "a second graph needs another node or a multi-database server",
+                    max_databases=1,
+                )
+            if await self.database_count() >= self.settings.max_databases:
+                raise CapacityExceeded(f"this node holds its maximum of {self.settings.max_databases} databases",
+                                       max_databases=self.settings.max_databases)
+            self._busy.add(graph_id)
+        database = graph_id if self.admin.multiple else self.admin.name  # type: ignore[attr-defined]
+        created_server_db = False
+        try:
+            if self.admin.multiple:
+                if graph_id in await self.admin.list():
+                    raise DatabaseExists(f"a database named {graph_id} exists on the server", graph_id=graph_id)
+                await self.admin.create(database)
+                created_server_db = True
+            else:
+                await self._require_empty(database)
+            record = GraphRecord(graph_id, database, schema_type, now())
+            await self._apply_plan(record, plan)
+            await self._write_record(record)
+            self._records[graph_id] = record
+            return self._info(record)
+        except BaseException:
+            with suppress(Exception):
+                if created_server_db:
+                    await self.admin.drop(database)
+                else:
+                    await self._wipe(database)
+            raise
+        finally:
+            self._busy.discard(graph_id)
+
+    async def _require_empty(self, database: str) -> None:
+        rows = await self._run(database, StatementKind.READ, "MATCH (n) RETURN n LIMIT 1", {}, 30.0)
+        if rows:
+            raise DatabaseExists(
+                f"the server database {database} already holds data that no graph of this node owns; "
+                "empty it before creating a graph in it", database=database)
+
+    async def _write_record(self, record: GraphRecord) -> None:
+        await self._run(record.database, StatementKind.WRITE, WRITE_META, {"props": record.to_props()}, 30.0)
+
+    async def _apply_plan(self, record: GraphRecord, plan: ddl_mod.DdlPlan) -> None:
+        """Schema statements, one transaction each (Neo4j refuses schema and data in one transaction).
+
+        Not atomic across statements; create_database undoes a failed build by dropping/wiping."""
+        statements: list[str] = []
+        for table in plan.tables:
+            if table.name in record.tables:
+                raise InvalidSchema(f"table {table.name} already exists", table=table.name)
+            for other in (*table.from_tables, *table.to_tables):
+                if other not in record.tables and other not in {t.name for t in plan.tables}:
+                    raise InvalidSchema(f"rel table {table.name} refers to unknown node table {other}")
+            constraint = ddl_mod.constraint_ddl(table)
+            if constraint:
+                statements.append(constraint)
+        statements.extend(plan.native)
+        for statement in statements:
+            try:
+                await self._run(record.database, StatementKind.WRITE, statement, {}, 60.0)
+            except (QueryFailed, BackendError) as exc:
+                if isinstance(exc, BackendUnavailable):
+                    raise
+                raise InvalidSchema(f"DDL failed: {exc.message}", statement=statement[:500]) from None
+        for table in plan.tables:
+            record.tables[table.name] = table
+        record.ddl.extend(plan.statements)
+        for name in plan.dropped:
+            table = record.tables.pop(name, None)
+            key = ddl_mod.primary_key(table) if table else None
+            if table and key:
+                with suppress(BackendError):
+                    await self._run(record.database, StatementKind.WRITE,
+                                    f"DROP CONSTRAINT {q(ddl_mod.constraint_name(name, key))} IF EXISTS", {}, 60.0)
+
+    async def _wipe(self, database: str) -> None:
+        """Deletes every node, relationship and constraint of a database, in short batches."""
+        while True:
+            rows = await self._run(database, StatementKind.WRITE,
+                                   "MATCH (n) WITH n LIMIT $n DETACH DELETE n RETURN count(*) AS c",
+                                   {"n": DELETE_BATCH}, 120.0)
+            if not rows or not rows[0][0]:
+                break
+        for name in await self._constraint_names(database):
+            await self._run(database, StatementKind.WRITE, f"DROP CONSTRAINT {q(name)} IF EXISTS", {}, 60.0)
+
+    async def _constraint_names(self, database: str) -> list[str]:
+        try:
+            rows = await self._run(database, StatementKind.READ, "SHOW CONSTRAINTS YIELD name RETURN name", {}, 30.0)
+        except BackendError:
+            return []
+        return [str(r[0]) for r in rows]
+
+    async def delete_database(self, graph_id: str) -> None:
+        record = self._record(graph_id)
+        self._busy.add(graph_id)
+        try:
+            if self.admin.multiple:
+                await self.admin.drop(record.database)
+            else:
+                await self._wipe(record.database)
+            self._records.pop(graph_id, None)
+            self._last_write.pop(graph_id, None)
+        finally:
+            self._busy.discard(graph_id)
+
+    async def list_databases(self) -> list[DatabaseInfo]:
+        return [self._info(r) for r in sorted(self._records.values(), key=lambda r: r.graph_id)]
+
+    async def database_info(self, graph_id: str) -> DatabaseInfo:
+        return self._info(self._record(graph_id))
+
+    # ---- queries
+
+    async def execute(self, graph_id: str, cypher: str, parameters: Mapping[str, Any] | None, *,
+                      timeout_s: float, kind: StatementKind) -> QueryResult:
+        record = self._record(graph_id)
+        columns: list[str] = []
+
+        async def work(tx: AsyncManagedTransaction) -> list[list[Any]]:
+            result = await tx.run(cypher, to_bolt(dict(parameters or {})))
+            columns[:] = list(result.keys())
+            return [neo4j_row(record.values()) async for record in result]
+
+        unit = neo4j.unit_of_work(timeout=timeout_s)(work)
+        async with self._session(record.database, kind) as session:
+            call = session.execute_read if kind is StatementKind.READ else session.execute_write
+            try:
+                rows = await self._timed(call(unit), timeout_s)
+            except BackendError:
+                raise
+            except Exception as exc:  # noqa: BLE001
+                raise translate(exc) from None
+        if kind is StatementKind.WRITE:
+            self._last_write[graph_id] = time.time()
+        return QueryResult(columns, rows)
+
+    @asynccontextmanager
+    async def stream(self, graph_id: str, cypher: str, parameters: Mapping[str, Any] | None, *,
+                     timeout_s: float, kind: StatementKind, chunk_size: int) -> AsyncIterator[ResultStream]:
+        record = self._record(graph_id)
+        chunk_size = chunk_size if chunk_size > 0 else self.settings.chunk_size
+        async with self._session(record.database, kind, fetch_size=chunk_size) as session:
+            budget = _Budget(timeout_s)
+            tx = None
+            try:
+                tx = await budget.run(session.begin_transaction(timeout=timeout_s))
+                result = await budget.run(tx.run(cypher, to_bolt(dict(parameters or {}))))
+                columns = list(result.keys())
+            except BackendError:
+                raise
+            except Exception as exc:  # noqa: BLE001
+                raise translate(exc) from None
+            stream = _Neo4jResultStream(columns, result, chunk_size, budget)
+            try:
+                yield stream
+                await budget.run(tx.commit())
+                if kind is StatementKind.WRITE:
+                    self._last_write[graph_id] = time.time()
+            except BackendError:
+                raise
+            except (Exception, asyncio.CancelledError) as exc:
+                if isinstance(exc, asyncio.CancelledError):
+                    raise
+                raise translate(exc) from None
+            finally:
+                if tx is not None and not tx.closed():
+                    with suppress(Exception):
+                        await tx.close()  # rolls back: the consumer failed or went away
+
+    # ---- schema
+
+    async def schema(self, graph_id: str) -> GraphSchema:
+        record = self._record(graph_id)
+        db = record.database
+        read = StatementKind.READ
+        labels = [str(r[0]) for r in await self._run(db, read, "CALL db.labels() YIELD label RETURN label", {}, 30.0)]
+        types = [str(r[0]) for r in await self._run(
+            db, read, "CALL db.relationshipTypes() YIELD relationshipType RETURN relationshipType", {}, 30.0)]
+        node_tables = [t for t in record.tables.values() if t.kind == "node"]
+        rel_tables = [t for t in record.tables.values() if t.kind == "rel"]
+        # Labels and types created by queries, not DDL: properties from a sample of 100 entities.
+        for label in sorted(set(labels) - record.tables.keys() - _SYSTEM_LABELS):
+            keys = await self._run(db, read, f"MATCH (n:{q(label)}) WITH n LIMIT 100 UNWIND keys(n) AS k "
+                                             "RETURN DISTINCT k ORDER BY k", {}, 30.0)
+            node_tables.append(TableInfo(label, "node", [PropertyInfo(str(k[0]), "ANY") for k in keys],
+                                         comment="discovered (no DDL)"))
+        for rel_type in sorted(set(types) - record.tables.keys()):
+            keys = await self._run(db, read, f"MATCH ()-[r:{q(rel_type)}]->() WITH r LIMIT 100 UNWIND keys(r) AS k "
+                                             "RETURN DISTINCT k ORDER BY k", {}, 30.0)
+            ends = await self._run(db, read, f"MATCH (a)-[r:{q(rel_type)}]->(b) WITH a, b LIMIT 100 "
+                                             "RETURN DISTINCT labels(a), labels(b)", {}, 30.0)
+            rel_tables.append(TableInfo(
+                rel_type, "rel", [PropertyInfo(str(k[0]), "ANY") for k in keys],
+                from_tables=sorted({":".join(sorted(e[0])) for e in ends}),
+                to_tables=sorted({":".join(sorted(e[1])) for e in ends}),
+                comment="discovered (no DDL)",
+            ))
+        try:
+            rows = await self._run(db, read, "SHOW INDEXES", {}, 30.0)
+            index_cols = ["name", "type", "entityType", "labelsOrTypes", "properties", "owningConstraint"]
+            indexes = [{k: v for k, v in zip(_SHOW_INDEX_COLUMNS, r, strict=False) if k in index_cols}
+                       for r in rows]
+        except BackendError:
+            indexes = []
+        return GraphSchema(node_tables, rel_tables, [i for i in indexes if META_LABEL not in (i.get("labelsOrTypes") or [])])
+
+    async def apply_ddl(self, graph_id: str, statements: Sequence[str]) -> None:
+        record = self._record(graph_id)
+        await self._apply_plan(record, ddl_mod.plan(list(statements)))
+        await self._write_record(record)
+
+    # ---- data movement
+
+    async def bulk_load(self, graph_id: str, table_name: str, data: pa.Table, *, ignore_errors: bool,
+                        ) -> BulkLoadResult:
+        from node_api.backends.neo4j_bulk import bulk_load
+
+        validate_identifier(table_name, "table name")
+        record = self._record(graph_id)
+        result = await bulk_load(self, record, table_name, data, ignore_errors=ignore_errors)
+        self._last_write[graph_id] = time.time()
+        return result
+
+    async def database_stats(self, graph_id: str) -> DatabaseStats:
+        record = self._record(graph_id)
+        rows = await self._run(record.database, StatementKind.READ,
+                               f"MATCH (n) WHERE NOT n:{META_LABEL} RETURN count(n)", {}, 60.0)
+        rels = await self._run(record.database, StatementKind.READ, "MATCH ()-[r]->() RETURN count(r)", {}, 60.0)
+        last = self._last_write.get(graph_id)
+        # Bolt reports no store size; 0 means "not known" (docs/neo4j-backend.md).
+        return DatabaseStats(graph_id, 0, int(rows[0][0]), int(rels[0][0]),
+                             datetime.fromtimestamp(last, UTC) if last else None)
+
+    async def backup(self, graph_id: str, destination_dir: Path) -> dict[str, Any]:
+        from node_api.backends.neo4j_backup import write_backup
+
+        return await write_backup(self, self._record(graph_id), destination_dir)
+
+    async def restore(self, graph_id: str, source_dir: Path, *, schema_type: str) -> DatabaseInfo:
+        from node_api.backends.neo4j_backup import restore_backup
+
+        return await restore_backup(self, graph_id, source_dir, schema_type=schema_type)
+
+    # ---- not on this backend
+
+    async def copy_from_s3(self, *_: Any, **__: Any) -> None:
+        raise Unsupported("S3 COPY is Kuzu-specific; load data into Neo4j with the bulk load endpoint (Arrow)")
+
+    async def staging_tables(self, *_: Any, **__: Any) -> None:
+        raise Unsupported("DuckDB staging tables are Kuzu-specific and not available on the Neo4j backend")
+
+
+_SHOW_INDEX_COLUMNS = ["id", "name", "state", "populationPercent", "type", "entityType", "labelsOrTypes",
+                       "properties", "indexProvider", "owningConstraint", "lastRead", "readCount"]
+
+
+class _Budget:
+    """Time the server spends on one streamed query; a slow consumer does not use it up."""
+
+    def __init__(self, timeout_s: float) -> None:
+        self.timeout_s = timeout_s
+        self.left = timeout_s
+
+    async def run(self, awaitable: Awaitable[T]) -> T:
+        started = time.monotonic()
+        try:
+            async with asyncio.timeout(max(self.left, 0.001)):
+                return await awaitable
+        except TimeoutError:
+            raise QueryTimeout(f"the query ran past its timeout of {self.timeout_s:g} s",
+                               timeout_s=self.timeout_s) from None
+        finally:
+            self.left -= time.monotonic() - started
+
+
+class _Neo4jResultStream(ResultStream):
+    def __init__(self, columns: list[str], result: neo4j.AsyncResult, chunk_size: int, budget: _Budget) -> None:
+        self.columns = columns
+        self._result = result
+        self._chunk_size = chunk_size
+        self._budget = budget
+
+    async def chunks(self) -> AsyncIterator[list[list[Any]]]:
+        # fetch_size = chunk_size: the driver PULLs one chunk at a time; nothing else is buffered.
+        iterator = self._result.__aiter__()
+        size = self._chunk_size
+
+        async def fill() -> tuple[list[list[Any]], bool]:
+            chunk: list[list[Any]] = []
+            try:
+                while len(chunk) < size:
+                    chunk.append(neo4j_row((await iterator.__anext__()).values()))
+            except StopAsyncIteration:
+                return chunk, True
+            return chunk, False
+
+        while True:
+            try:
+                chunk, done = await self._budget.run(fill())
+            except BackendError:
+                raise
+            except Exception as exc:  # noqa: BLE001
+                raise translate(exc) from None
+            if chunk:
+                yield chunk
+            if done:
+                return

@@ -1,0 +1,103 @@
+"""Tenants cannot reach the node's files, other databases or engine settings through Cypher."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.node_api.conftest import PERSON_DDL, create_db, cypher
+
+FORBIDDEN = [
+    "COPY Person FROM '/etc/passwd'",
+    "copy Person from \"/etc/passwd\"",
+    "COPY (MATCH (p:Person) RETURN p.*) TO '{tmp}/leak.csv'",
+    "LOAD FROM '/etc/passwd' RETURN *",
+    "load from '/etc/passwd' (header=false) return *",
+    "MATCH (p:Person) WITH p LOAD FROM '/etc/hosts' RETURN *",
+    "ATTACH '{other}' AS other (dbtype kuzu)",
+    "DETACH other",
+    "USE other",
+    "INSTALL httpfs",
+    "LOAD EXTENSION httpfs",
+    "LOAD httpfs",
+    "UNINSTALL json",
+    "EXPORT DATABASE '{tmp}/export'",
+    "IMPORT DATABASE '{tmp}/export'",
+    "CALL threads=64",
+    "CALL home_directory='/'",
+    "CALL file_search_path = '/etc'",
+    "CALL current_setting('home_directory') RETURN *",
+    "RETURN current_setting('home_directory')",
+    "BEGIN TRANSACTION",
+    "COMMIT",
+    "ROLLBACK",
+    "/* hide */COPY Person FROM '/etc/passwd'",
+    "// comment\nCOPY Person FROM '/etc/passwd'",
+    "RETURN 1; COPY Person FROM '/etc/passwd'",
+    "RETURN 1 /* ; */ ; LOAD FROM '/etc/passwd' RETURN *",
+]
+
+ALLOWED = [
+    ("RETURN 'COPY Person FROM x' AS s", [["COPY Person FROM x"]]),
+    ("RETURN {use: 1, load: 2} AS m", [[{"use": 1, "load": 2}]]),
+    ("MATCH (p:Person) RETURN count(p) AS copy_count", [[0]]),
+    ("RETURN `LOAD`.x AS v", None),
+]
+
+
+@pytest.fixture
+async def two_tenants(client, tmp_path):
+    await create_db(client, "tenant_a", ddl=PERSON_DDL)
+    await create_db(client, "tenant_b", ddl=PERSON_DDL)
+    return client
+
+
+@pytest.mark.parametrize("statement", FORBIDDEN)
+async def test_forbidden_statements(two_tenants, statement, tmp_path, settings_factory):
+    other = Path(settings_factory().base_path) / "tenant_b" / "graph.kuzu"
+    query = statement.format(tmp=tmp_path, other=other)
+    response = await cypher(two_tenants, "tenant_a", query)
+    assert response.status_code in (400, 403), response.text
+    assert response.json()["error"]["code"] in ("forbidden_statement", "invalid_query")
+    assert not (tmp_path / "leak.csv").exists()
+    assert not (tmp_path / "export").exists()
+
+
+async def test_allowed_lookalikes(two_tenants):
+    for query, expected in ALLOWED:
+        response = await cypher(two_tenants, "tenant_a", query)
+        if expected is None:
+            assert response.status_code == 400  # unknown variable: an engine error, not a forbidden one
+            assert response.json()["error"]["code"] == "invalid_query"
+        else:
+            assert response.status_code == 200, (query, response.text)
+            assert response.json()["rows"] == expected
+
+
+async def test_detach_delete_is_a_write_not_a_detach(two_tenants):
+    await cypher(two_tenants, "tenant_a", "CREATE (:Person {id: 1})")
+    response = await cypher(two_tenants, "tenant_a", "MATCH (p:Person) DETACH DELETE p")
+    assert response.status_code == 200
+    assert (await cypher(two_tenants, "tenant_a", "MATCH (p:Person) RETURN count(p)")).json()["rows"] == [[0]]
+
+
+async def test_tenants_see_only_their_own_data(two_tenants):
+    await cypher(two_tenants, "tenant_a", "CREATE (:Person {id: 1, name: 'secret-a'})")
+    await cypher(two_tenants, "tenant_b", "CREATE (:Person {id: 1, name: 'secret-b'})")
+    a = (await cypher(two_tenants, "tenant_a", "MATCH (p:Person) RETURN p.name")).json()["rows"]
+    b = (await cypher(two_tenants, "tenant_b", "MATCH (p:Person) RETURN p.name")).json()["rows"]
+    assert a == [["secret-a"]] and b == [["secret-b"]]
+
+
+@pytest.mark.parametrize("graph_id", ["..", "...", "a..b", "a.b", ".hidden", "%2e%2e", "a%2Fb", "a b", "-x",
+                                      "1abc", "x" * 64, "system", "NEO4J", "a\\b", "ä"])
+async def test_graph_id_path_tricks(client, graph_id):
+    for method, path in (("GET", f"/databases/{graph_id}"), ("DELETE", f"/databases/{graph_id}"),
+                         ("POST", f"/databases/{graph_id}/query")):
+        response = await client.request(method, path, json={"cypher": "RETURN 1"})
+        assert response.status_code in (400, 404, 405), (method, path, response.status_code)
+        if response.status_code != 404 or response.headers.get("content-type") == "application/json":
+            assert "error" in response.json()
+    created = await client.post("/databases", json={"graph_id": graph_id, "schema_type": "entity"})
+    assert created.status_code in (400, 422)
