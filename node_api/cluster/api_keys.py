@@ -1,53 +1,27 @@
 """API keys the node accepts: AWSCURRENT and (within the rotation window) AWSPREVIOUS from Secrets
-Manager, cached and refreshed in the background of requests, so a rotation needs no restart.
+Manager, cached for a TTL and re-read on the first call after it expires, so a rotation needs no restart.
 
-`is_valid(key)` is what the auth middleware calls: a key it does not know triggers one early refresh
-(rate-limited), so a client that fetched the brand-new key before this node refreshed still gets in.
+The auth middleware should call `is_valid(key)` (in a worker thread: a refresh is a blocking boto3
+call): a key it does not know triggers one early refresh (rate-limited), so a client that fetched the
+brand-new key before this node refreshed still gets in. `valid_keys()` alone cannot do that.
 If Secrets Manager is unreachable the last known keys stay in force (logged) rather than failing requests.
 """
 
 from __future__ import annotations
 
-import hmac
 import threading
 import time
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any
 
 import structlog
 
 from lambdas.key_rotation.keys import decode_secret
 from node_api.cluster.settings import ClusterSettings
+from node_api.security.auth import ApiKeyProvider, StaticKeyProvider, key_matches
 
 log = structlog.get_logger(__name__)
-
-
-class KeyProvider(Protocol):
-    def valid_keys(self) -> tuple[str, ...]: ...
-
-    def is_valid(self, key: str) -> bool: ...
-
-
-def _matches(candidate: str, keys: tuple[str, ...]) -> bool:
-    # Constant-time comparison against every key, so timing reveals neither key nor position.
-    found = False
-    for key in keys:
-        found |= hmac.compare_digest(candidate.encode(), key.encode())
-    return found
-
-
-class StaticKeyProvider:
-    """Local development: the key(s) from GRAPH_API_KEY."""
-
-    def __init__(self, *keys: str) -> None:
-        self._keys = tuple(k for k in keys if k)
-
-    def valid_keys(self) -> tuple[str, ...]:
-        return self._keys
-
-    def is_valid(self, key: str) -> bool:
-        return bool(key) and _matches(key, self._keys)
 
 
 class SecretsManagerKeyProvider:
@@ -81,13 +55,13 @@ class SecretsManagerKeyProvider:
     def is_valid(self, key: str) -> bool:
         if not key:
             return False
-        if _matches(key, self.valid_keys()):
+        if key_matches(key, self.valid_keys()):
             return True
         with self._lock:
             if self._fetched_at is not None and self._clock() - self._fetched_at < self._miss_refresh_s:
                 return False
             self._refresh_locked()
-            return _matches(key, self._keys)
+            return key_matches(key, self._keys)
 
     def refresh(self) -> tuple[str, ...]:
         with self._lock:
@@ -100,7 +74,9 @@ class SecretsManagerKeyProvider:
         except Exception as exc:  # keep serving with the keys we have; the next refresh retries
             if not self._keys:
                 raise
-            log.warning("api key refresh failed, keeping cached keys", secret_id=self._secret_id, error=str(exc))
+            log.warning(
+                "api key refresh failed, keeping cached keys", secret_id=self._secret_id, error=str(exc)
+            )
         self._fetched_at = self._clock()
 
     def _fetch(self) -> tuple[str, ...]:
@@ -123,14 +99,16 @@ def _timestamp(value: datetime | float | None) -> float:
     return float(value or 0.0)
 
 
-def key_provider_from_settings(settings: ClusterSettings, client: Any | None = None) -> KeyProvider:
+def key_provider_from_settings(settings: ClusterSettings, client: Any | None = None) -> ApiKeyProvider:
     """Secrets Manager when GRAPH_API_KEY_SECRET_ID is set, otherwise the static GRAPH_API_KEY."""
     if not settings.api_key_secret_id:
         return StaticKeyProvider(settings.static_api_key.get_secret_value())
     if client is None:
         import boto3
 
-        client = boto3.client("secretsmanager", region_name=settings.region, endpoint_url=settings.aws_endpoint_url)
+        client = boto3.client(
+            "secretsmanager", region_name=settings.region, endpoint_url=settings.aws_endpoint_url
+        )
     return SecretsManagerKeyProvider(
         settings.api_key_secret_id,
         client,

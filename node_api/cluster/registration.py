@@ -87,9 +87,15 @@ class NodeRegistration:
             ),
             ExpressionAttributeNames={"#s": "status"},
             ExpressionAttributeValues={
-                ":tier": s.tier, ":type": str(s.node_type), ":ip": s.advertise_host, ":port": s.port,
-                ":max": s.max_databases, ":status": str(status), ":now": now,
-                ":count": self._database_count(), ":zero": 0,
+                ":tier": s.tier,
+                ":type": str(s.node_type),
+                ":ip": s.advertise_host,
+                ":port": s.port,
+                ":max": s.max_databases,
+                ":status": str(status),
+                ":now": now,
+                ":count": self._database_count(),
+                ":zero": 0,
             },
         )
 

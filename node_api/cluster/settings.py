@@ -23,7 +23,9 @@ class ClusterSettings(BaseSettings):
     node_type: NodeType = Field(NodeType.WRITER, validation_alias="KUZU_NODE_TYPE")
     tier: str = Field("standard", validation_alias="WRITER_TIER")
     # The address other machines use to reach this node (EC2 private IP); the port is the API's.
-    advertise_host: str = Field("127.0.0.1", validation_alias=AliasChoices("NODE_ADVERTISE_HOST", "PRIVATE_IP"))
+    advertise_host: str = Field(
+        "127.0.0.1", validation_alias=AliasChoices("NODE_ADVERTISE_HOST", "PRIVATE_IP")
+    )
     port: int = Field(8001, ge=1, le=65535, validation_alias=AliasChoices("KUZU_PORT", "GRAPH_API_PORT"))
     max_databases: int = Field(10, ge=1, validation_alias="KUZU_MAX_DATABASES_PER_NODE")
     heartbeat_interval_s: float = Field(30.0, gt=0, validation_alias="NODE_HEARTBEAT_INTERVAL_SECONDS")
@@ -33,7 +35,9 @@ class ClusterSettings(BaseSettings):
     static_api_key: SecretStr = Field(SecretStr(""), validation_alias="GRAPH_API_KEY")
     key_refresh_s: float = Field(300.0, gt=0, validation_alias="GRAPH_API_KEY_REFRESH_SECONDS")
     # After a rotation, the previous key stays valid this long (clients refresh their copy meanwhile).
-    key_rotation_window_s: float = Field(86400.0, ge=0, validation_alias="GRAPH_API_KEY_ROTATION_WINDOW_SECONDS")
+    key_rotation_window_s: float = Field(
+        86400.0, ge=0, validation_alias="GRAPH_API_KEY_ROTATION_WINDOW_SECONDS"
+    )
     # An unknown key triggers an early refresh at most this often (a just-rotated key must not fail).
     key_miss_refresh_s: float = Field(5.0, ge=0, validation_alias="GRAPH_API_KEY_MISS_REFRESH_SECONDS")
 

@@ -8,6 +8,8 @@ from contextlib import AsyncExitStack
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
+from node_api.backends.base import QueryResult
+from node_api.core.disconnect import ClientDisconnected, unless_disconnected
 from node_api.core.jsonenc import dumps
 from node_api.core.streaming import NDJSON, NdjsonResponse, SseResponse, negotiate, result_events
 from node_api.deps import GraphIdDep, NodeDep
@@ -34,8 +36,15 @@ async def query(graph_id: GraphIdDep, body: QueryRequest, request: Request, node
     started = time.perf_counter()
 
     if media == "application/json":
-        async with node.admission.admit():
-            result = await node.backend.execute(graph_id, body.cypher, body.parameters, timeout_s=timeout_s, kind=kind)
+        async def run() -> QueryResult:
+            async with node.admission.admit():
+                return await node.backend.execute(graph_id, body.cypher, body.parameters, timeout_s=timeout_s,
+                                                  kind=kind)
+
+        try:
+            result = await unless_disconnected(request, run())
+        except ClientDisconnected:
+            return Response(status_code=499)  # nobody is listening; the engine was interrupted
         payload = {
             "graph_id": graph_id,
             "columns": result.columns,

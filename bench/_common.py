@@ -1,0 +1,106 @@
+"""Shared helpers for the benchmarks: processes on loopback, RSS sampling, latency statistics."""
+
+from __future__ import annotations
+
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import httpx
+import psutil
+
+REPO = Path(__file__).resolve().parents[1]
+API_KEY = "bench-key"
+HEADERS = {"X-Graph-API-Key": API_KEY}
+SAFE_ENV = {"AWS_EC2_METADATA_DISABLED": "true", "AWS_ACCESS_KEY_ID": "bench", "AWS_SECRET_ACCESS_KEY": "bench",
+            "AWS_DEFAULT_REGION": "us-east-1"}
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_process(args: list[str], env: dict[str, str], ready_url: str, log: Path) -> subprocess.Popen[bytes]:
+    handle = open(log, "wb")  # noqa: SIM115 - lives as long as the process
+    proc = subprocess.Popen(args, env={**os.environ, **SAFE_ENV, **env}, stdout=handle, stderr=subprocess.STDOUT,
+                            cwd=REPO)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"{args} exited: {log.read_text()[-2000:]}")
+        try:
+            if httpx.get(ready_url, timeout=1).status_code < 500:
+                return proc
+        except httpx.HTTPError:
+            time.sleep(0.1)
+    proc.kill()
+    raise RuntimeError(f"{args} did not become ready")
+
+
+def stop_process(proc: subprocess.Popen[bytes]) -> None:
+    proc.terminate()
+    try:
+        proc.wait(20)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
+def start_node(base_path: Path, port: int, log: Path, **env: str) -> subprocess.Popen[bytes]:
+    return start_process(
+        [sys.executable, "-m", "node_api", "--base-path", str(base_path), "--port", str(port)],
+        {"GRAPH_API_KEY": API_KEY, "LOG_LEVEL": "WARNING", **env},
+        f"http://127.0.0.1:{port}/status/live", log,
+    )
+
+
+class PeakRss:
+    """Samples a process's RSS every few milliseconds in a background thread."""
+
+    def __init__(self, pid: int, interval_s: float = 0.005) -> None:
+        self.process = psutil.Process(pid)
+        self.interval_s = interval_s
+        self.baseline = self.process.memory_info().rss
+        self.peak = self.baseline
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self.peak = max(self.peak, self.process.memory_info().rss)
+            time.sleep(self.interval_s)
+
+    def __enter__(self) -> PeakRss:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    @property
+    def growth_mb(self) -> float:
+        return (self.peak - self.baseline) / 2**20
+
+
+def percentile(values: list[float], pct: float) -> float:
+    ordered = sorted(values)
+    index = min(len(ordered) - 1, max(0, round(pct / 100 * (len(ordered) - 1))))
+    return ordered[index]
+
+
+def latency_summary(latencies_s: list[float], elapsed_s: float) -> dict[str, float]:
+    return {
+        "requests": len(latencies_s),
+        "throughput_rps": round(len(latencies_s) / elapsed_s, 1),
+        "p50_ms": round(percentile(latencies_s, 50) * 1000, 3),
+        "p99_ms": round(percentile(latencies_s, 99) * 1000, 3),
+        "mean_ms": round(statistics.fmean(latencies_s) * 1000, 3),
+    }

@@ -1,0 +1,1 @@
+"""Allocator/router: places graphs on instances, releases them, answers route lookups."""

@@ -1,0 +1,1 @@
+"""Pieces shared by every control-plane Lambda: settings, AWS clients, results, observability."""

@@ -1,0 +1,1 @@
+"""Instance monitor: heartbeat/health-check driven instance status, graph flags, terminated cleanup."""

@@ -1,0 +1,1 @@
+"""Secrets Manager rotation of the node API key (createSecret, setSecret, testSecret, finishSecret)."""

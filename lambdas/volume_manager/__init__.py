@@ -1,0 +1,1 @@
+"""Volume manager: EBS lifecycle of each graph database's volume, mirrored in the volume registry."""

@@ -1,0 +1,1 @@
+"""Volume monitor: expands graph volumes whose usage (published by the node) crosses the threshold."""
