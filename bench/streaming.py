@@ -20,7 +20,7 @@ import orjson
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import HEADERS, PeakRss, free_port, start_node, stop_process  # noqa: E402
 
-QUERY = "UNWIND range(1, $n) AS i RETURN i, 'row-' + cast(i AS STRING) AS name, i * 0.5 AS half"
+QUERY = "UNWIND range(1, $n) AS i RETURN i, 'row-' + cast(i AS STRING) AS name, cast(i AS DOUBLE) / 2.0 AS half"
 
 
 def engine_alone(db_file: Path, rows: int, chunk: int) -> float:

@@ -14,7 +14,8 @@ from node_api.core.logs import get_logger
 from node_api.core.middleware import BodyLimit, RequestContext
 from node_api.errors import install_error_handlers
 from node_api.routers import databases, query, status
-from node_api.security.auth import ApiKeyProvider, StaticKeyProvider, require_api_key
+from node_api.cluster.wiring import cluster_membership, select_key_provider
+from node_api.security.auth import ApiKeyProvider, require_api_key
 from node_api.settings import NodeSettings
 from node_api.state import NodeState
 
@@ -32,7 +33,7 @@ def create_app(
     service_hooks: list[ServiceHook] | None = None,
 ) -> FastAPI:
     settings = settings or NodeSettings()
-    hooks = list(service_hooks or [])
+    hooks = [*(service_hooks or []), cluster_membership]
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -45,7 +46,7 @@ def create_app(
             high_water_percent=settings.memory_high_water_percent,
             retry_after_s=settings.retry_after_s,
         )
-        keys = key_provider or StaticKeyProvider(settings.api_key.get_secret_value())
+        keys = key_provider or select_key_provider(settings)
         node = NodeState(settings=settings, backend=backend, admission=admission, key_provider=keys)
         app.state.node = node
         if not keys.valid_keys():

@@ -8,6 +8,8 @@ and all of them are always compared, so timing tells nothing about which key cam
 from __future__ import annotations
 
 import hmac
+
+import anyio
 from typing import Protocol
 
 from fastapi import Request
@@ -49,6 +51,11 @@ async def require_api_key(request: Request) -> None:
     if not supplied:
         raise ApiError(401, "missing_api_key", f"send the API key in the {API_KEY_HEADER} header",
                        headers={"WWW-Authenticate": API_KEY_HEADER})
-    if not key_matches(supplied, keys):
+    if key_matches(supplied, keys):
+        return
+    # A key we do not know yet may be brand new (rotation): providers that can refresh on a miss
+    # do so off the event loop.
+    is_valid = getattr(state.key_provider, "is_valid", None)
+    if is_valid is None or not await anyio.to_thread.run_sync(is_valid, supplied):
         raise ApiError(401, "invalid_api_key", "the API key is not valid",
                        headers={"WWW-Authenticate": API_KEY_HEADER})

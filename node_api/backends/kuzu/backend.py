@@ -49,6 +49,7 @@ from node_api.settings import NodeSettings
 
 _COPIED = re.compile(r"(\d+) tuples have been copied")
 _REAPER_INTERVAL_S = 5.0
+_STRUCTURED = re.compile(r"NODE|REL|STRUCT|MAP|UNION|ANY")
 
 
 class KuzuBackend(GraphBackend):
@@ -383,15 +384,17 @@ class _KuzuResultStream(ResultStream):
         self._result = result
         self._chunk_size = chunk_size
         self.columns = list(result.get_column_names())
+        # Rows of scalars (and lists of scalars) need no reshaping: skip the per-row pass for them.
+        self._reshape = any(_STRUCTURED.search(t) for t in result.get_column_data_types())
 
     async def chunks(self) -> AsyncIterator[list[list[Any]]]:
-        result, size = self._result, self._chunk_size
+        result, size, reshape = self._result, self._chunk_size, self._reshape
 
         def _fetch() -> list[list[Any]]:
             if not result.has_next():
                 return []
             raw = result.get_all() if size <= 0 else result.get_n(size)
-            return [kuzu_row(row) for row in raw]
+            return [kuzu_row(row) for row in raw] if reshape else raw
 
         while True:
             chunk = await self._runner.run_interruptible(self._conn, _fetch)
