@@ -73,6 +73,11 @@ class NodeSettings(BaseSettings):
     neo4j_password: SecretStr = Field(SecretStr(""), validation_alias="NEO4J_PASSWORD")
     neo4j_enterprise: bool = Field(False, validation_alias="NEO4J_ENTERPRISE")
     neo4j_max_pool_size: int = Field(50, ge=1, validation_alias="NEO4J_MAX_CONNECTION_POOL_SIZE")
+    # Community: the one database every graph lives in (always named explicitly; ArcadeDB never
+    # switches a pooled connection back to `neo4j`/`system`).
+    neo4j_database: str = Field("neo4j", validation_alias="NEO4J_DATABASE")
+    # A server that can create databases (ArcadeDB's HTTP admin API): one database per graph_id.
+    neo4j_admin_url: str | None = Field(None, validation_alias="NEO4J_ADMIN_URL")
 
     log_level: str = Field("INFO", validation_alias="LOG_LEVEL")
 

@@ -16,6 +16,13 @@ def create_backend(settings: NodeSettings) -> GraphBackend:
             "GRAPH_BACKEND_TYPE=neo4j_enterprise is not implemented: multi-database clustering is a "
             "documented TODO (docs/neo4j-backend.md). Use neo4j_community or kuzu."
         )
-    from node_api.backends.neo4j import Neo4jBackend  # type: ignore[import-not-found]
+    from node_api.backends.neo4j import Neo4jBackend
+    from node_api.backends.neo4j_admin import ArcadeDBHttpAdmin, DatabaseAdmin, SingleDatabase
 
-    return Neo4jBackend(settings)
+    admin: DatabaseAdmin
+    if settings.neo4j_admin_url:
+        admin = ArcadeDBHttpAdmin(settings.neo4j_admin_url, settings.neo4j_username,
+                                  settings.neo4j_password.get_secret_value())
+    else:
+        admin = SingleDatabase(settings.neo4j_database)
+    return Neo4jBackend(settings, admin=admin)

@@ -45,13 +45,11 @@ from node_api.backends.errors import (
     DatabaseExists,
     DatabaseNotFound,
     InvalidSchema,
-    QueryFailed,
     QueryTimeout,
     Unsupported,
 )
 from node_api.backends.neo4j_admin import ARCADEDB_UNSWITCHABLE, DatabaseAdmin, SingleDatabase
 from node_api.backends.neo4j_catalog import (
-    DELETE_META,
     META_LABEL,
     READ_META,
     RESTORE_LABEL,
@@ -224,6 +222,18 @@ class Neo4jBackend(GraphBackend):
             raise DatabaseNotFound(f"database {graph_id} does not exist", graph_id=graph_id)
         return record
 
+    async def _known(self, graph_id: str) -> GraphRecord:
+        """_record, after looking on the server once when this process does not know the graph: several
+        API tasks may front one server, and another may have created it since start()."""
+        validate_graph_id(graph_id)
+        if graph_id not in self._records and graph_id not in self._busy:
+            database = self.admin.database_for(graph_id)
+            if not self.admin.multiple or database in await self.admin.list():
+                rows = await self._run(database, StatementKind.READ, READ_META, {}, 30.0)
+                if rows and rows[0][0].get("graph_id") == graph_id:
+                    self._records[graph_id] = GraphRecord.from_props(database, rows[0][0])
+        return self._record(graph_id)
+
     def _info(self, record: GraphRecord) -> DatabaseInfo:
         last = self._last_write.get(record.graph_id)
         return DatabaseInfo(record.graph_id, record.schema_type, record.created_at, True, None,
@@ -251,7 +261,7 @@ class Neo4jBackend(GraphBackend):
                 raise CapacityExceeded(f"this node holds its maximum of {self.settings.max_databases} databases",
                                        max_databases=self.settings.max_databases)
             self._busy.add(graph_id)
-        database = graph_id if self.admin.multiple else self.admin.name  # type: ignore[attr-defined]
+        database = self.admin.database_for(graph_id)
         created_server_db = False
         try:
             if self.admin.multiple:
@@ -304,7 +314,7 @@ class Neo4jBackend(GraphBackend):
         for statement in statements:
             try:
                 await self._run(record.database, StatementKind.WRITE, statement, {}, 60.0)
-            except (QueryFailed, BackendError) as exc:
+            except BackendError as exc:
                 if isinstance(exc, BackendUnavailable):
                     raise
                 raise InvalidSchema(f"DDL failed: {exc.message}", statement=statement[:500]) from None
@@ -338,7 +348,7 @@ class Neo4jBackend(GraphBackend):
         return [str(r[0]) for r in rows]
 
     async def delete_database(self, graph_id: str) -> None:
-        record = self._record(graph_id)
+        record = await self._known(graph_id)
         self._busy.add(graph_id)
         try:
             if self.admin.multiple:
@@ -354,13 +364,13 @@ class Neo4jBackend(GraphBackend):
         return [self._info(r) for r in sorted(self._records.values(), key=lambda r: r.graph_id)]
 
     async def database_info(self, graph_id: str) -> DatabaseInfo:
-        return self._info(self._record(graph_id))
+        return self._info(await self._known(graph_id))
 
     # ---- queries
 
     async def execute(self, graph_id: str, cypher: str, parameters: Mapping[str, Any] | None, *,
                       timeout_s: float, kind: StatementKind) -> QueryResult:
-        record = self._record(graph_id)
+        record = await self._known(graph_id)
         columns: list[str] = []
 
         async def work(tx: AsyncManagedTransaction) -> list[list[Any]]:
@@ -384,7 +394,7 @@ class Neo4jBackend(GraphBackend):
     @asynccontextmanager
     async def stream(self, graph_id: str, cypher: str, parameters: Mapping[str, Any] | None, *,
                      timeout_s: float, kind: StatementKind, chunk_size: int) -> AsyncIterator[ResultStream]:
-        record = self._record(graph_id)
+        record = await self._known(graph_id)
         chunk_size = chunk_size if chunk_size > 0 else self.settings.chunk_size
         async with self._session(record.database, kind, fetch_size=chunk_size) as session:
             budget = _Budget(timeout_s)
@@ -399,16 +409,15 @@ class Neo4jBackend(GraphBackend):
                 raise translate(exc) from None
             stream = _Neo4jResultStream(columns, result, chunk_size, budget)
             try:
-                yield stream
-                await budget.run(tx.commit())
+                yield stream  # the consumer's own exceptions pass through untouched (and roll back)
+                try:
+                    await budget.run(tx.commit())
+                except BackendError:
+                    raise
+                except Exception as exc:  # noqa: BLE001
+                    raise translate(exc) from None
                 if kind is StatementKind.WRITE:
                     self._last_write[graph_id] = time.time()
-            except BackendError:
-                raise
-            except (Exception, asyncio.CancelledError) as exc:
-                if isinstance(exc, asyncio.CancelledError):
-                    raise
-                raise translate(exc) from None
             finally:
                 if tx is not None and not tx.closed():
                     with suppress(Exception):
@@ -417,7 +426,7 @@ class Neo4jBackend(GraphBackend):
     # ---- schema
 
     async def schema(self, graph_id: str) -> GraphSchema:
-        record = self._record(graph_id)
+        record = await self._known(graph_id)
         db = record.database
         read = StatementKind.READ
         labels = [str(r[0]) for r in await self._run(db, read, "CALL db.labels() YIELD label RETURN label", {}, 30.0)]
@@ -452,7 +461,7 @@ class Neo4jBackend(GraphBackend):
         return GraphSchema(node_tables, rel_tables, [i for i in indexes if META_LABEL not in (i.get("labelsOrTypes") or [])])
 
     async def apply_ddl(self, graph_id: str, statements: Sequence[str]) -> None:
-        record = self._record(graph_id)
+        record = await self._known(graph_id)
         await self._apply_plan(record, ddl_mod.plan(list(statements)))
         await self._write_record(record)
 
@@ -463,13 +472,13 @@ class Neo4jBackend(GraphBackend):
         from node_api.backends.neo4j_bulk import bulk_load
 
         validate_identifier(table_name, "table name")
-        record = self._record(graph_id)
+        record = await self._known(graph_id)
         result = await bulk_load(self, record, table_name, data, ignore_errors=ignore_errors)
         self._last_write[graph_id] = time.time()
         return result
 
     async def database_stats(self, graph_id: str) -> DatabaseStats:
-        record = self._record(graph_id)
+        record = await self._known(graph_id)
         rows = await self._run(record.database, StatementKind.READ,
                                f"MATCH (n) WHERE NOT n:{META_LABEL} RETURN count(n)", {}, 60.0)
         rels = await self._run(record.database, StatementKind.READ, "MATCH ()-[r]->() RETURN count(r)", {}, 60.0)
@@ -481,7 +490,7 @@ class Neo4jBackend(GraphBackend):
     async def backup(self, graph_id: str, destination_dir: Path) -> dict[str, Any]:
         from node_api.backends.neo4j_backup import write_backup
 
-        return await write_backup(self, self._record(graph_id), destination_dir)
+        return await write_backup(self, await self._known(graph_id), destination_dir)
 
     async def restore(self, graph_id: str, source_dir: Path, *, schema_type: str) -> DatabaseInfo:
         from node_api.backends.neo4j_backup import restore_backup

@@ -32,6 +32,10 @@ class DatabaseAdmin(abc.ABC):
     @abc.abstractmethod
     async def drop(self, name: str) -> None: ...
 
+    def database_for(self, graph_id: str) -> str:
+        """The server database that holds graph_id."""
+        return graph_id
+
     async def close(self) -> None:
         return None
 
@@ -43,6 +47,9 @@ class SingleDatabase(DatabaseAdmin):
 
     def __init__(self, name: str = "neo4j") -> None:
         self.name = name
+
+    def database_for(self, graph_id: str) -> str:
+        return self.name
 
     async def list(self) -> list[str]:
         return [self.name]

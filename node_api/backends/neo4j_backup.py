@@ -16,15 +16,16 @@ import asyncio
 import json
 from collections import defaultdict
 from collections.abc import AsyncIterator
+from contextlib import suppress
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from node_api.backends.base import DatabaseInfo, StatementKind
-from node_api.backends.errors import BackendError, DatabaseBusy, InvalidSchema, QueryFailed
+from node_api.backends.errors import BackendError, DatabaseBusy, DatabaseNotFound, InvalidSchema, QueryFailed
 from node_api.backends.neo4j_catalog import META_LABEL, RESTORE_LABEL, GraphRecord, now
 from node_api.backends.neo4j_ddl import plan, quote
 from node_api.backends.neo4j_errors import translate
-from node_api.backends.neo4j_values import decode_property, encode_property
+from node_api.backends.neo4j_values import decode_property, encode_property, split_zoned, zoned_set
 
 if TYPE_CHECKING:
     from node_api.backends.neo4j import Neo4jBackend
@@ -120,6 +121,8 @@ async def restore_backup(backend: Neo4jBackend, graph_id: str, source: Path, *, 
     manifest = await asyncio.to_thread(read_manifest, source)
     ddl = [str(s) for s in manifest.get("ddl", [])]
     schema_type = schema_type or str(manifest.get("schema_type", "custom"))
+    with suppress(DatabaseNotFound):
+        await backend._known(graph_id)  # another API task may have created it
     if graph_id not in backend._records:
         info = await backend.create_database(graph_id, schema_type, ddl)
         record = backend._records[graph_id]
@@ -182,15 +185,17 @@ async def _load(backend: Neo4jBackend, db: str, source: Path, manifest: dict[str
     ids: dict[str, str] = {}  # backup element id -> new element id (held in memory: ~100 B per node)
     write = StatementKind.WRITE
     async for batch in _read_batches(source / "nodes.jsonl"):
-        groups: dict[tuple[str, ...], list[dict[str, Any]]] = defaultdict(list)
+        groups: dict[tuple[Any, ...], list[dict[str, Any]]] = defaultdict(list)
         for node in batch:
-            groups[tuple(node["labels"])].append(
-                {"i": node["id"], "p": {k: decode_property(v) for k, v in node["properties"].items()}})
-        for labels, rows in groups.items():
+            plain, zoned = split_zoned({k: decode_property(v) for k, v in node["properties"].items()})
+            groups[(tuple(node["labels"]), tuple(sorted(zoned)))].append({"i": node["id"], "p": plain, "z": zoned})
+        for (labels, zoned_keys), rows in groups.items():
             names = [*labels, marker] if marker else list(labels)
             label_text = "".join(f":{quote(n)}" for n in names)
-            created = await backend._run(db, write, f"UNWIND $rows AS row CREATE (n{label_text}) SET n = row.p "
-                                                    "RETURN row.i, elementId(n)", {"rows": rows}, _TIMEOUT_S)
+            created = await backend._run(
+                db, write, f"UNWIND $rows AS row CREATE (n{label_text}) SET n = row.p"
+                           f"{zoned_set('n', 'row.z', zoned_keys)} RETURN row.i, elementId(n)",
+                {"rows": rows}, _TIMEOUT_S)
             ids.update((str(old), str(new)) for old, new in created)
     missing = 0
     async for batch in _read_batches(source / "relationships.jsonl"):
@@ -200,13 +205,14 @@ async def _load(backend: Neo4jBackend, db: str, source: Path, manifest: dict[str
             if start is None or end is None:
                 missing += 1
                 continue
-            groups[(rel["type"],)].append(
-                {"s": start, "e": end, "p": {k: decode_property(v) for k, v in rel["properties"].items()}})
-        for (rel_type,), rows in groups.items():
+            plain, zoned = split_zoned({k: decode_property(v) for k, v in rel["properties"].items()})
+            groups[(rel["type"], tuple(sorted(zoned)))].append({"s": start, "e": end, "p": plain, "z": zoned})
+        for (rel_type, zoned_keys), rows in groups.items():
             # ArcadeDB resolves elementId(n) = $rid as a direct record lookup (1000 lookups: 30 ms).
             await backend._run(db, write, "UNWIND $rows AS row MATCH (a) WHERE elementId(a) = row.s "
                                           "MATCH (b) WHERE elementId(b) = row.e "
-                                          f"CREATE (a)-[r:{quote(rel_type)}]->(b) SET r = row.p RETURN count(r)",
+                                          f"CREATE (a)-[r:{quote(rel_type)}]->(b) SET r = row.p"
+                                          f"{zoned_set('r', 'row.z', zoned_keys)} RETURN count(r)",
                                {"rows": rows}, _TIMEOUT_S)
     if missing:
         raise QueryFailed(f"the backup is inconsistent: {missing} relationships refer to nodes it does not hold")

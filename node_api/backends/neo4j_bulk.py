@@ -18,7 +18,7 @@ from node_api.backends.errors import BackendError, InvalidSchema, QueryFailed
 from node_api.backends.neo4j_catalog import GraphRecord
 from node_api.backends.neo4j_ddl import primary_key, quote
 from node_api.backends.neo4j_errors import translate
-from node_api.backends.neo4j_values import to_bolt
+from node_api.backends.neo4j_values import to_bolt, zoned_set
 from node_api.security.paths import validate_identifier
 
 if TYPE_CHECKING:
@@ -33,10 +33,12 @@ async def bulk_load(backend: Neo4jBackend, record: GraphRecord, table_name: str,
     for name in data.column_names:
         validate_identifier(name, "column name")
     table = record.tables.get(table_name)
+    # Zoned timestamps go as ISO text and are rebuilt by datetime() (neo4j_values.split_zoned).
+    zoned = tuple(f.name for f in data.schema if pa.types.is_timestamp(f.type) and f.type.tz)
     if table is not None and table.kind == "rel":
-        loader: _Loader = _RelLoader(record, table, data)
+        loader: _Loader = _RelLoader(record, table, data, zoned)
     else:
-        loader = _NodeLoader(table_name, table)
+        loader = _NodeLoader(table_name, table, zoned)
     warnings: list[str] = []
     if table is None:
         warnings.append(f"{table_name} was not declared by DDL: rows are created without key deduplication")
@@ -47,7 +49,11 @@ async def bulk_load(backend: Neo4jBackend, record: GraphRecord, table_name: str,
         try:
             budget_tx = await backend._timed(session.begin_transaction(timeout=timeout_s), timeout_s)
             for batch in data.to_batches(max_chunksize=BULK_BATCH_ROWS):
-                rows, pre_skipped, notes = loader.rows(batch.to_pylist())
+                raw = batch.to_pylist()
+                for row in raw if zoned else ():
+                    for name in zoned:
+                        row[name] = row[name].isoformat() if row[name] is not None else None
+                rows, pre_skipped, notes = loader.rows(raw)
                 created = 0
                 if rows:
                     result = await backend._timed(budget_tx.run(loader.cypher, {"rows": rows}), timeout_s)
@@ -86,16 +92,17 @@ class _Loader:
 
 
 class _NodeLoader(_Loader):
-    def __init__(self, label: str, table: TableInfo | None) -> None:
+    def __init__(self, label: str, table: TableInfo | None, zoned: tuple[str, ...]) -> None:
         self.key = primary_key(table) if table else None
         self.seen: set[Any] = set()
+        fix = zoned_set("n", "row", zoned)
         if self.key is None:
-            self.cypher = f"UNWIND $rows AS row CREATE (n:{quote(label)}) SET n = row RETURN count(n)"
+            self.cypher = f"UNWIND $rows AS row CREATE (n:{quote(label)}) SET n = row{fix} RETURN count(n)"
         else:
             # Rows whose key already exists are left out by the OPTIONAL MATCH, not failed by the constraint.
             self.cypher = (f"UNWIND $rows AS row OPTIONAL MATCH (e:{quote(label)} {{{quote(self.key)}: "
                            f"row.{quote(self.key)}}}) WITH row, e WHERE e IS NULL "
-                           f"CREATE (n:{quote(label)}) SET n = row RETURN count(n)")
+                           f"CREATE (n:{quote(label)}) SET n = row{fix} RETURN count(n)")
         self.skip_reason = f"primary key {self.key} already exists"
 
     def rows(self, raw: list[dict[str, Any]]) -> tuple[list[Any], int, list[str]]:
@@ -120,7 +127,7 @@ class _NodeLoader(_Loader):
 
 
 class _RelLoader(_Loader):
-    def __init__(self, record: GraphRecord, table: TableInfo, data: pa.Table) -> None:
+    def __init__(self, record: GraphRecord, table: TableInfo, data: pa.Table, zoned: tuple[str, ...]) -> None:
         if data.num_columns < 2:
             raise InvalidSchema(f"rel table {table.name} needs its FROM and TO key columns first")
         src, dst = record.tables.get(table.from_tables[0]), record.tables.get(table.to_tables[0])
@@ -131,7 +138,7 @@ class _RelLoader(_Loader):
         self.cypher = (
             f"UNWIND $rows AS row MATCH (a:{quote(src.name)} {{{quote(src_key)}: row.f}}) "
             f"MATCH (b:{quote(dst.name)} {{{quote(dst_key)}: row.t}}) "
-            f"CREATE (a)-[r:{quote(table.name)}]->(b) SET r = row.p RETURN count(r)"
+            f"CREATE (a)-[r:{quote(table.name)}]->(b) SET r = row.p{zoned_set('r', 'row.p', zoned)} RETURN count(r)"
         )
         self.skip_reason = f"FROM {src.name} or TO {dst.name} node does not exist"
 

@@ -151,3 +151,23 @@ def _parse_datetime(text: str) -> DateTime:
     hours, minutes = (int(p) for p in offset.split(":")[:2])
     delta = dt.timedelta(hours=hours, minutes=minutes) * (1 if sign == "+" else -1)
     return value.replace(tzinfo=dt.timezone(delta))
+
+
+# ArcadeDB stores a zoned DateTime received as a Bolt parameter as a UTC local datetime (the offset
+# is lost, measured), while datetime('...+02:00') built in Cypher keeps it. Writers that must keep
+# offsets (restore, bulk load) send zoned datetimes as ISO text and convert them in the statement.
+
+def split_zoned(props: dict[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
+    plain: dict[str, Any] = {}
+    zoned: dict[str, str] = {}
+    for key, value in props.items():
+        if isinstance(value, (DateTime, dt.datetime)) and value.tzinfo is not None:
+            zoned[key] = value.iso_format() if isinstance(value, DateTime) else value.isoformat()
+        else:
+            plain[key] = value
+    return plain, zoned
+
+
+def zoned_set(variable: str, source: str, keys: tuple[str, ...]) -> str:
+    """`, n.`k` = datetime(row.z.`k`)` for each zoned key (appended to a SET clause)."""
+    return "".join(f", {variable}.`{k}` = datetime({source}.`{k}`)" for k in keys)

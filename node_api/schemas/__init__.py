@@ -4,8 +4,8 @@
     shared  = xbrl_core + repository    (public repositories such as SEC filings)
     custom  = the caller's DDL only
 
-Each backend keeps its DDL in schemas/<backend kind>/ because the dialects differ (Kuzu declares
-tables; Neo4j declares constraints).
+The DDL is written once, as Kuzu table definitions (schemas/kuzu/). The Neo4j backend reads the
+same statements and turns them into uniqueness constraints (backends/neo4j_ddl.py).
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from node_api.backends.errors import InvalidSchema
 from node_api.security.cypher_guard import split_script, split_statements, tokenize
 
 _HERE = Path(__file__).parent
+DDL_DIALECT_BY_BACKEND = {"kuzu": "kuzu", "neo4j": "kuzu"}
 SCHEMA_PARTS = {"entity": ("xbrl_core", "accounting"), "shared": ("xbrl_core", "repository")}
 
 # The statements custom DDL may contain: schema definitions only, nothing that reads or writes data.
@@ -30,7 +31,8 @@ _DDL_STARTS = {("CREATE", "NODE"), ("CREATE", "REL"), ("CREATE", "SEQUENCE"), ("
 def base_schema(backend_kind: str, schema_type: str) -> tuple[str, ...]:
     statements: list[str] = []
     for part in SCHEMA_PARTS[schema_type]:
-        statements.extend(split_script((_HERE / backend_kind / f"{part}.cypher").read_text()))
+        path = _HERE / DDL_DIALECT_BY_BACKEND[backend_kind] / f"{part}.cypher"
+        statements.extend(split_script(path.read_text()))
     return tuple(statements)
 
 

@@ -137,7 +137,8 @@ class CypherGuard:
             word = tokens[i].upper
             if word in self.dialect.write_keywords:
                 return StatementKind.WRITE
-            if word == "CALL" and _procedure_name(tokens, i).lower() not in self.dialect.read_only_procedures:
+            if word == "CALL" and (name := _procedure_name(tokens, i)) and \
+                    name.lower() not in self.dialect.read_only_procedures:
                 # Procedures may write (index creation, projections): serialize them with writes.
                 return StatementKind.WRITE
         return StatementKind.READ

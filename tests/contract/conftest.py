@@ -1,0 +1,79 @@
+"""The backend contract suite: the same HTTP scenarios against every backend, through the FastAPI app
+(httpx.ASGITransport, lifespan run by hand). Neo4j runs against the session's ArcadeDB Bolt server
+(tests/neo4j/arcadedb_server.py), one server database per graph_id through the ArcadeDB admin hook."""
+
+from __future__ import annotations
+
+import sys
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "neo4j"))
+
+import arcadedb_server  # noqa: E402
+from arcadedb_server import ROOT_PASSWORD, ArcadeDBServer  # noqa: E402
+from contract_api import Api  # noqa: E402
+
+from node_api import app as app_module  # noqa: E402
+from node_api.settings import NodeSettings  # noqa: E402
+
+API_KEY = "contract-test-key-" + "x" * 46
+
+
+@pytest.fixture(scope="session")
+def bolt_server() -> Iterator[ArcadeDBServer]:
+    try:
+        server = arcadedb_server.acquire()
+    except arcadedb_server.ServerUnavailable as exc:
+        pytest.fail(f"no Bolt server for the neo4j contract runs: {exc}", pytrace=False)
+    yield server
+    arcadedb_server.release(server)
+
+
+def _settings(kind: str, tmp_path: Path, server: ArcadeDBServer | None) -> NodeSettings:
+    values: dict[str, object] = {
+        "GRAPH_BACKEND_TYPE": "kuzu" if kind == "kuzu" else "neo4j_community",
+        "KUZU_DATABASE_PATH": str(tmp_path / "dbs"),
+        "GRAPH_API_KEY": API_KEY,
+        "KUZU_MAX_DATABASES_PER_NODE": 20,
+        "KUZU_MEMORY_PER_DB_MB": 64,
+        "KUZU_MAX_DB_SIZE_GB": 1,
+        "KUZU_CHUNK_SIZE": 100,
+    }
+    if server is not None:
+        values.update({"NEO4J_URI": server.bolt_uri, "NEO4J_USERNAME": "root", "NEO4J_PASSWORD": ROOT_PASSWORD})
+    return NodeSettings(**values)  # type: ignore[arg-type]
+
+
+@pytest.fixture(params=["kuzu", "neo4j"])
+async def api(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+              ) -> AsyncIterator[Api]:
+    kind = request.param
+    server = request.getfixturevalue("bolt_server") if kind == "neo4j" else None
+    settings = _settings(kind, tmp_path, server)
+    if server is not None:
+        from node_api.backends.neo4j import Neo4jBackend
+        from node_api.backends.neo4j_admin import ArcadeDBHttpAdmin
+
+        # Settings have no admin URL yet (docs/neo4j-backend.md): the multi-database hook is injected.
+        monkeypatch.setattr(app_module, "create_backend", lambda s: Neo4jBackend(
+            s, admin=ArcadeDBHttpAdmin(server.http_url, "root", ROOT_PASSWORD)))
+    app = app_module.create_app(settings)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://node",
+                                     headers={"X-Graph-API-Key": API_KEY}, timeout=60) as client:
+            api = Api(kind, client, app)
+            yield api
+            for info in await api.backend.list_databases():
+                if info.graph_id.startswith("c_"):
+                    await api.backend.delete_database(info.graph_id)
+
+
+@pytest.fixture
+def graph_id() -> str:
+    return f"c_{uuid.uuid4().hex[:10]}"
