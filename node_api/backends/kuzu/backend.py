@@ -30,7 +30,6 @@ from node_api.backends.base import (
     TableInfo,
 )
 from node_api.backends.errors import (
-    BackendError,
     CapacityExceeded,
     DatabaseBusy,
     DatabaseExists,
@@ -43,6 +42,7 @@ from node_api.backends.kuzu.errors import translate
 from node_api.backends.kuzu.pool import OpenDatabase
 from node_api.backends.kuzu.runner import EngineRunner
 from node_api.backends.values import kuzu_row
+from node_api.core.memory import release_free_memory
 from node_api.security.cypher_guard import KUZU_DIALECT, CypherGuard
 from node_api.security.paths import validate_graph_id, validate_identifier
 from node_api.settings import NodeSettings
@@ -256,11 +256,15 @@ class KuzuBackend(GraphBackend):
         while True:
             await asyncio.sleep(_REAPER_INTERVAL_S)
             cutoff = time.monotonic() - self.settings.idle_database_timeout_s
+            closed = 0
             for handle in list(self._open.values()):
                 if handle.idle and not handle.closing and handle.last_used < cutoff:
                     async with self._lock(handle.graph_id):
                         if handle.idle and self._open.get(handle.graph_id) is handle:
                             await self._close_handle(handle.graph_id, interrupt=False)
+                            closed += 1
+            if closed:
+                await self.runner.run(release_free_memory)
 
     @asynccontextmanager
     async def _connection(self, graph_id: str, kind: StatementKind) -> AsyncIterator[tuple[OpenDatabase, kuzu.Connection]]:
@@ -371,10 +375,14 @@ class KuzuBackend(GraphBackend):
                              datetime.fromtimestamp(last_write, UTC) if last_write else None)
 
     async def backup(self, graph_id: str, destination_dir: Path) -> dict[str, Any]:
-        raise BackendError("backup is implemented by the operations module")
+        from node_api.backends.kuzu import backup
+
+        return await backup.snapshot(self, graph_id, destination_dir)
 
     async def restore(self, graph_id: str, source_dir: Path, *, schema_type: str) -> DatabaseInfo:
-        raise BackendError("restore is implemented by the operations module")
+        from node_api.backends.kuzu import backup
+
+        return await backup.restore(self, graph_id, source_dir, schema_type=schema_type)
 
 
 class _KuzuResultStream(ResultStream):
