@@ -167,6 +167,21 @@ def _kuzu_no_configuration(tokens: list[Token], keywords: list[int]) -> str | No
     return None
 
 
+_PATH_LIKE = re.compile(r"[/\\]|^\.|^~|://|\.(csv|tsv|parquet|json|jsonl|ndjson|txt|npy|kuzu|db|wal)$", re.I)
+
+
+def _kuzu_no_file_arguments(tokens: list[Token], keywords: list[int]) -> str | None:
+    # Procedures take some arguments as file paths: CREATE_FTS_INDEX(..., stopwords := '/x.csv')
+    # loads the file (measured; a wrong path even answers "not a valid file path", an existence
+    # oracle). A string that looks like a path or URL is refused anywhere in a CALL statement.
+    if not any(tokens[i].upper == "CALL" for i in keywords):
+        return None
+    for token in tokens:
+        if token.kind == "string" and _PATH_LIKE.search(token.text[1:-1]):
+            return "file paths and URLs are not accepted as procedure arguments"
+    return None
+
+
 _KUZU_FILE_REASON = "statements that read or write the node's files are not allowed; use the ingestion endpoints"
 
 KUZU_DIALECT = Dialect(
@@ -194,5 +209,5 @@ KUZU_DIALECT = Dialect(
          "show_warnings", "show_macros", "show_sequences", "show_official_extensions", "show_loaded_extensions",
          "query_fts_index", "query_vector_index"}
     ),
-    rules=(_kuzu_no_configuration,),
+    rules=(_kuzu_no_configuration, _kuzu_no_file_arguments),
 )

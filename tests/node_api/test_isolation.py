@@ -36,6 +36,10 @@ FORBIDDEN = [
     "// comment\nCOPY Person FROM '/etc/passwd'",
     "RETURN 1; COPY Person FROM '/etc/passwd'",
     "RETURN 1 /* ; */ ; LOAD FROM '/etc/passwd' RETURN *",
+    "CALL CREATE_FTS_INDEX('Person', 'idx', ['name'], stopwords := '/etc/passwd')",
+    "CALL CREATE_FTS_INDEX('Person', 'idx', ['name'], stopwords := 'stop.csv')",
+    "CALL CREATE_FTS_INDEX('Person', 'idx', ['name'], stopwords := 's3://bucket/stop.parquet')",
+    "CALL CREATE_FTS_INDEX('Person', 'idx', ['name'], stopwords := '../../other/x')",
 ]
 
 ALLOWED = [
@@ -73,6 +77,15 @@ async def test_allowed_lookalikes(two_tenants):
         else:
             assert response.status_code == 200, (query, response.text)
             assert response.json()["rows"] == expected
+
+
+async def test_full_text_index_with_builtin_stopwords_works(two_tenants):
+    await cypher(two_tenants, "tenant_a", "CREATE (:Person {id: 1, name: 'ada lovelace'})")
+    created = await cypher(two_tenants, "tenant_a", "CALL CREATE_FTS_INDEX('Person', 'names', ['name'])")
+    assert created.status_code == 200, created.text
+    found = await cypher(two_tenants, "tenant_a",
+                         "CALL QUERY_FTS_INDEX('Person', 'names', 'lovelace') RETURN node.id")
+    assert found.json()["rows"] == [[1]]
 
 
 async def test_detach_delete_is_a_write_not_a_detach(two_tenants):
