@@ -9,12 +9,13 @@ from typing import Any
 from fastapi import Depends, FastAPI
 
 from node_api.backends import create_backend
+from node_api.cluster.wiring import cluster_membership, select_key_provider
 from node_api.core.admission import AdmissionController
 from node_api.core.logs import get_logger
 from node_api.core.middleware import BodyLimit, RequestContext
+from node_api.core.operations import install_operations, operations_service
 from node_api.errors import install_error_handlers
 from node_api.routers import databases, query, status
-from node_api.cluster.wiring import cluster_membership, select_key_provider
 from node_api.security.auth import ApiKeyProvider, require_api_key
 from node_api.settings import NodeSettings
 from node_api.state import NodeState
@@ -33,7 +34,7 @@ def create_app(
     service_hooks: list[ServiceHook] | None = None,
 ) -> FastAPI:
     settings = settings or NodeSettings()
-    hooks = [*(service_hooks or []), cluster_membership]
+    hooks = [*(service_hooks or []), cluster_membership, operations_service]
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -74,7 +75,8 @@ def create_app(
     )
     install_error_handlers(app)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
-    app.add_middleware(RequestContext)
+    metrics = install_operations(app)  # backup/restore, schema, metrics routers; per-app registry
+    app.add_middleware(RequestContext, on_complete=metrics.observe_request)
     app.include_router(status.public)
     app.include_router(status.protected)
     secured = [Depends(require_api_key)]

@@ -8,7 +8,6 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
 
 import structlog
-
 from fastapi import FastAPI
 
 from node_api.cluster.api_keys import key_provider_from_settings

@@ -19,14 +19,8 @@ _MEMORY_SAMPLE_INTERVAL_S = 0.5
 
 class AdmissionController:
     def __init__(
-        self,
-        *,
-        max_concurrent: int,
-        max_queued: int,
-        queue_timeout_s: float,
-        memory_limit_bytes: int,
-        high_water_percent: float,
-        retry_after_s: int,
+        self, *, max_concurrent: int, max_queued: int, queue_timeout_s: float, memory_limit_bytes: int,
+        high_water_percent: float, retry_after_s: int,
     ) -> None:
         self.max_concurrent = max_concurrent
         self.max_queued = max_queued
@@ -65,10 +59,8 @@ class AdmissionController:
     @property
     def memory_pressure(self) -> str | None:
         if self.rss_bytes > self.memory_limit_bytes * self.high_water_percent / 100:
-            return (
-                f"node memory {self.rss_bytes >> 20} MB is past {self.high_water_percent:g}% of "
-                f"KUZU_MAX_MEMORY_MB ({self.memory_limit_bytes >> 20} MB)"
-            )
+            return (f"node memory {self.rss_bytes >> 20} MB is past {self.high_water_percent:g}% of "
+                    f"KUZU_MAX_MEMORY_MB ({self.memory_limit_bytes >> 20} MB)")
         if self.system_memory_percent > self.high_water_percent:
             return f"system memory use {self.system_memory_percent:g}% is past {self.high_water_percent:g}%"
         return None

@@ -33,16 +33,10 @@ def configure_logging(*, level: str, node_type: str, tier: str, instance_id: str
     )
     # Route the standard library (uvicorn, boto, our error handlers) through the same JSON renderer.
     handler = logging.StreamHandler(sys.stdout)
-    handler.setFormatter(
-        structlog.stdlib.ProcessorFormatter(
-            processor=structlog.processors.JSONRenderer(),
-            foreign_pre_chain=[
-                *shared,
-                structlog.stdlib.add_logger_name,
-                structlog.processors.format_exc_info,
-            ],
-        )
-    )
+    handler.setFormatter(structlog.stdlib.ProcessorFormatter(
+        processor=structlog.processors.JSONRenderer(),
+        foreign_pre_chain=[*shared, structlog.stdlib.add_logger_name, structlog.processors.format_exc_info],
+    ))
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())

@@ -113,24 +113,10 @@ class BodyLimit:
         await self.app(scope, replay, send)
 
     async def _too_large(self, scope: Scope, send: Send) -> None:
-        body = dumps(
-            {
-                "error": {
-                    "code": "payload_too_large",
-                    "message": f"the request body is larger than {self.max_bytes} bytes",
-                    "details": {"max_bytes": self.max_bytes},
-                },
-                "request_id": scope.get("state", {}).get("request_id"),
-            }
-        )
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 413,
-                "headers": [
-                    (b"content-type", b"application/json"),
-                    (b"content-length", str(len(body)).encode()),
-                ],
-            }
-        )
+        body = dumps({"error": {"code": "payload_too_large",
+                                "message": f"the request body is larger than {self.max_bytes} bytes",
+                                "details": {"max_bytes": self.max_bytes}},
+                      "request_id": scope.get("state", {}).get("request_id")})
+        await send({"type": "http.response.start", "status": 413,
+                    "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
         await send({"type": "http.response.body", "body": body})

@@ -8,10 +8,9 @@ and all of them are always compared, so timing tells nothing about which key cam
 from __future__ import annotations
 
 import hmac
-
-import anyio
 from typing import Protocol
 
+import anyio
 from fastapi import Request
 
 from node_api.errors import ApiError

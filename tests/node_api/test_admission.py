@@ -8,8 +8,8 @@ import time
 from tests.node_api.conftest import PERSON_DDL, SLOW_QUERY, create_db, cypher, node_client
 
 
-async def _slow(client, graph_id="g", timeout=3.0):
-    return await client.post(f"/databases/{graph_id}/query", json={"cypher": SLOW_QUERY, "timeout": timeout})
+async def _slow(client, graph_id="g", query_timeout=3.0):
+    return await client.post(f"/databases/{graph_id}/query", json={"cypher": SLOW_QUERY, "timeout": query_timeout})
 
 
 async def test_node_queue_full_is_503_with_retry_after(settings_factory):
@@ -34,7 +34,7 @@ async def test_queue_wait_is_bounded_in_time(settings_factory):
     settings = settings_factory(max_concurrent_queries=1, max_queued_queries=5, queue_timeout_s=0.3)
     async with node_client(settings) as client:
         await create_db(client, "g", ddl=PERSON_DDL)
-        running = asyncio.create_task(_slow(client, timeout=2))
+        running = asyncio.create_task(_slow(client, query_timeout=2))
         await asyncio.sleep(0.2)
         waited = await cypher(client, "g", "RETURN 1")
         assert waited.status_code == 503 and "Retry-After" in waited.headers
@@ -46,7 +46,7 @@ async def test_per_database_waiters_are_bounded(settings_factory):
     async with node_client(settings) as client:
         await create_db(client, "g", ddl=PERSON_DDL)
         await create_db(client, "other", ddl=PERSON_DDL)
-        running = asyncio.create_task(_slow(client, timeout=2))
+        running = asyncio.create_task(_slow(client, query_timeout=2))
         await asyncio.sleep(0.2)
         waiter = asyncio.create_task(cypher(client, "g", "RETURN 1"))
         await asyncio.sleep(0.1)

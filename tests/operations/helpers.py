@@ -1,0 +1,118 @@
+"""Helpers of the operations suite: the node in-process over httpx, graphs, tasks."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import httpx
+from fastapi import FastAPI
+
+from node_api.app import create_app
+from node_api.core.staging.wiring import install_staging, staging_service
+from node_api.settings import NodeSettings
+
+API_KEY = "ops-key-" + "x" * 56
+HEADERS = {"X-Graph-API-Key": API_KEY}
+BUCKET = "node-backups"
+
+PERSON_DDL = (
+    "CREATE NODE TABLE Person(id INT64, name STRING, score DOUBLE, born DATE, tags STRING[], PRIMARY KEY(id));"
+    "CREATE NODE TABLE City(name STRING, PRIMARY KEY(name));"
+    "CREATE REL TABLE Knows(FROM Person TO Person, since INT64);"
+    "CREATE REL TABLE LivesIn(FROM Person TO City)"
+)
+
+
+def node_settings(base_path: Path, **overrides: Any) -> NodeSettings:
+    values: dict[str, Any] = {
+        "base_path": base_path, "api_key": API_KEY, "memory_per_db_mb": 64, "max_databases": 20,
+        "max_open_databases": 20, "max_db_size_gb": 16, "threads_per_db": 1, "max_memory_mb": 16384,
+    }
+    values.update(overrides)
+    return NodeSettings(**values)
+
+
+def build_app(settings: NodeSettings) -> FastAPI:
+    app = create_app(settings)
+    if "/tasks/{task_id}/status" not in {getattr(r, "path", None) for r in app.routes}:
+        app = create_app(settings, service_hooks=[staging_service])  # until app.py wires staging itself
+        install_staging(app)
+    return app
+
+
+@asynccontextmanager
+async def running_node(settings: NodeSettings) -> AsyncIterator[httpx.AsyncClient]:
+    app = build_app(settings)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://node", headers=HEADERS,
+                                     timeout=120) as client:
+            client.app = app  # type: ignore[attr-defined]
+            yield client
+
+
+async def create_graph(client: httpx.AsyncClient, graph_id: str, ddl: str = PERSON_DDL) -> None:
+    response = await client.post("/databases", json={"graph_id": graph_id, "schema_type": "custom",
+                                                     "custom_ddl": ddl})
+    assert response.status_code == 201, response.text
+
+
+async def cypher(client: httpx.AsyncClient, graph_id: str, query: str, **params: Any) -> list[list[Any]]:
+    response = await client.post(f"/databases/{graph_id}/query", json={"cypher": query, "parameters": params})
+    assert response.status_code == 200, response.text
+    return response.json()["rows"]
+
+
+async def wait_task(client: httpx.AsyncClient, accepted: httpx.Response, timeout_s: float = 60) -> dict[str, Any]:
+    assert accepted.status_code == 202, accepted.text
+    url = accepted.json()["status_url"]
+    async with asyncio.timeout(timeout_s):
+        while True:
+            task = (await client.get(url)).json()
+            if task["status"] in ("succeeded", "failed"):
+                return task
+            await asyncio.sleep(0.05)
+
+
+async def backup(client: httpx.AsyncClient, graph_id: str, destination: str = "local") -> dict[str, Any]:
+    task = await wait_task(client, await client.post(f"/databases/{graph_id}/backup",
+                                                     json={"destination": destination}))
+    assert task["status"] == "succeeded", task
+    return task["result"]
+
+
+async def restore(client: httpx.AsyncClient, graph_id: str, location: str, target: str | None = None,
+                  ) -> dict[str, Any]:
+    body: dict[str, Any] = {"location": location}
+    if target:
+        body["target_graph_id"] = target
+    return await wait_task(client, await client.post(f"/databases/{graph_id}/restore", json=body))
+
+
+async def dump(client: httpx.AsyncClient, graph_id: str) -> dict[str, Any]:
+    """Everything in a PERSON_DDL graph, in a fixed order: equal dumps mean equal data."""
+    return {
+        "schema": (await client.get(f"/databases/{graph_id}/schema")).json() | {"graph_id": None},
+        "persons": await cypher(client, graph_id, "MATCH (p:Person) RETURN p.id, p.name, p.score, p.born, p.tags "
+                                "ORDER BY p.id"),
+        "cities": await cypher(client, graph_id, "MATCH (c:City) RETURN c.name ORDER BY c.name"),
+        "knows": await cypher(client, graph_id, "MATCH (a:Person)-[k:Knows]->(b:Person) RETURN a.id, b.id, k.since "
+                              "ORDER BY a.id, b.id, k.since"),
+        "lives": await cypher(client, graph_id, "MATCH (a:Person)-[:LivesIn]->(c:City) RETURN a.id, c.name "
+                              "ORDER BY a.id"),
+    }
+
+
+async def populate(client: httpx.AsyncClient, graph_id: str, n: int = 300) -> None:
+    await cypher(client, graph_id, "UNWIND ['Oslo', 'Lima', 'Kyiv'] AS c CREATE (:City {name: c})")
+    await cypher(client, graph_id,
+                 "UNWIND range(1, $n) AS i CREATE (:Person {id: i, name: 'p' + string(i), score: to_double(i) / 7.0, "
+                 "born: date('2000-01-01') + to_int64(i), tags: ['t' + string(i % 3), 'x']})", n=n)
+    await cypher(client, graph_id, "MATCH (a:Person), (b:Person) WHERE b.id = a.id + 1 "
+                 "CREATE (a)-[:Knows {since: a.id * 10}]->(b)")
+    await cypher(client, graph_id, "MATCH (a:Person), (c:City) WHERE a.id % 3 = 0 AND c.name = 'Oslo' "
+                 "CREATE (a)-[:LivesIn]->(c)")

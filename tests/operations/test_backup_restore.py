@@ -1,0 +1,237 @@
+"""Backup and restore: exact round trips, consistency under writes, refusals that leave data intact."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+
+import httpx
+import pytest
+
+from node_api.backends.kuzu.backup import STORAGE_VERSION, check_compatible
+from node_api.core.backup.errors import IncompatibleBackup
+from operations.helpers import backup, create_graph, cypher, dump, populate, restore, wait_task
+
+
+async def test_round_trip_is_exact_and_listed(client: httpx.AsyncClient) -> None:
+    await create_graph(client, "g1")
+    await populate(client, "g1")
+    await client.post("/databases/g1/schema", json={"ddl": "CREATE NODE TABLE Empty(k STRING, PRIMARY KEY(k))"})
+    before = await dump(client, "g1")
+    result = await backup(client, "g1")
+    assert result["node_count"] == 303 and result["rel_count"] == 399
+    listed = (await client.get("/databases/g1/backups")).json()
+    assert listed["total"] == 1 and listed["backups"][0]["location"] == result["location"]
+    assert listed["backups"][0]["row_counts"]["node_tables"] == {"Person": 300, "City": 3, "Empty": 0}
+
+    await cypher(client, "g1", "MATCH (p:Person) WHERE p.id < 50 DETACH DELETE p")
+    await cypher(client, "g1", "CREATE (:Person {id: 9999, name: 'late'})")
+    task = await restore(client, "g1", result["location"])
+    assert task["status"] == "succeeded", task["error"]
+    assert await dump(client, "g1") == before
+
+    # Into a new graph: same data, the original left as it is.
+    task = await restore(client, "g1", result["location"], target="g1copy")
+    assert task["status"] == "succeeded", task["error"]
+    assert await dump(client, "g1copy") == before
+    assert (await client.get("/databases/g1copy")).status_code == 200
+
+
+async def test_restore_never_overwrites_another_graph(client: httpx.AsyncClient) -> None:
+    await create_graph(client, "ga")
+    await create_graph(client, "gb")
+    result = await backup(client, "ga")
+    response = await client.post("/databases/ga/restore", json={"location": result["location"], "target_graph_id": "gb"})
+    assert response.status_code == 409 and response.json()["error"]["code"] == "database_exists"
+    # gb may not read ga's backups, nor restore them as its own.
+    response = await client.post("/databases/gb/restore", json={"location": result["location"]})
+    assert response.status_code == 403 and response.json()["error"]["code"] == "backup_forbidden"
+    assert (await client.get("/databases/gb/backups")).json()["total"] == 0
+
+
+async def test_backup_is_consistent_while_writes_continue(client: httpx.AsyncClient) -> None:
+    await create_graph(client, "busy")
+    await cypher(client, "busy", "CREATE (:Person {id: 0, name: 'root'})")
+    written = 0
+    started = asyncio.Event()
+
+    async def writer() -> None:
+        nonlocal written
+        # Each transaction adds node i and its edge to i-1: a torn copy would show a node without its edge.
+        for i in range(1, 400):
+            await cypher(client, "busy", "MATCH (a:Person {id: $p}) CREATE (a)-[:Knows {since: $i}]->"
+                         "(:Person {id: $i, name: 'n'})", p=i - 1, i=i)
+            written = i
+            if i == 40:
+                started.set()
+
+    task = asyncio.create_task(writer())
+    await started.wait()
+    results = await asyncio.gather(*(backup(client, "busy") for _ in range(2)))
+    await task
+    assert written == 399  # writes went on, none failed
+    for n, result in enumerate(results):
+        assert 40 <= result["node_count"] - 1 < 399 or result["node_count"] == 400
+        assert result["rel_count"] == result["node_count"] - 1
+        target = f"busycopy{n}"
+        restored = await restore(client, "busy", result["location"], target=target)
+        assert restored["status"] == "succeeded", restored
+        ids = [r[0] for r in await cypher(client, target, "MATCH (p:Person) RETURN p.id ORDER BY p.id")]
+        assert ids == list(range(result["node_count"]))  # a prefix of the writes, nothing torn
+        edges = await cypher(client, target, "MATCH (a)-[k:Knows]->(b) WHERE b.id = a.id + 1 RETURN count(k)")
+        assert edges == [[result["rel_count"]]]
+
+
+def _edit_sidecar(archive: Path, **changes: object) -> None:
+    sidecar = archive.with_name(archive.name.replace(".tar.zst", ".json"))
+    manifest = json.loads(sidecar.read_text())
+    for key, value in changes.items():
+        if key == "sha256":
+            manifest["archive"]["sha256"] = value
+        else:
+            manifest[key] = value
+    sidecar.write_text(json.dumps(manifest))
+
+
+def _damage(archive: Path, how: str) -> None:
+    data = bytearray(archive.read_bytes())
+    if how == "flip":
+        data[len(data) // 2] ^= 0xFF
+        archive.write_bytes(bytes(data))
+    elif how == "truncate":
+        archive.write_bytes(bytes(data[: len(data) // 2]))
+    else:
+        _edit_sidecar(archive, sha256="0" * 64)
+
+
+def _leftovers(base: Path) -> list[Path]:
+    return [*(base / ".creating").iterdir(), *(base / ".backups" / ".work").iterdir()]
+
+
+@pytest.mark.parametrize("damage", ["flip", "truncate", "sidecar_sha"])
+async def test_damaged_backup_is_refused_and_data_stays(client: httpx.AsyncClient, damage: str) -> None:
+    await create_graph(client, "g2")
+    await populate(client, "g2", 100)
+    result = await backup(client, "g2")
+    await cypher(client, "g2", "CREATE (:Person {id: 5000, name: 'after the backup'})")
+    before = await dump(client, "g2")
+    archive = Path(result["location"])
+    _damage(archive, damage)
+    task = await restore(client, "g2", result["location"])
+    assert task["status"] == "failed" and task["error"]["code"] == "backup_corrupt", task
+    assert await dump(client, "g2") == before  # the live database is untouched
+    # ... and nothing was left half-built beside it.
+    assert _leftovers(archive.parents[2]) == []
+
+
+async def test_backup_from_another_engine_version_is_refused(client: httpx.AsyncClient) -> None:
+    await create_graph(client, "g3")
+    result = await backup(client, "g3")
+    _edit_sidecar(Path(result["location"]), engine_version="0.10.0")
+    response = await client.post("/databases/g3/restore", json={"location": result["location"]})
+    assert response.status_code == 422, response.text
+    body = response.json()
+    assert body["error"]["code"] == "incompatible_backup" and "0.10.0" in body["error"]["message"]
+    assert body["request_id"]
+
+
+def test_storage_version_guard() -> None:
+    good = {"engine": "kuzu", "engine_version": __import__("kuzu").__version__, "storage_version": STORAGE_VERSION}
+    check_compatible(good)
+    for change in ({"storage_version": STORAGE_VERSION - 1}, {"engine": "neo4j"}):
+        with pytest.raises(IncompatibleBackup):
+            check_compatible(good | change)
+
+
+def _backup_root(base_path: Path) -> Path:
+    return base_path.resolve() / ".backups"
+
+
+def _plant_symlink(path: Path) -> None:
+    path.symlink_to("/etc/hostname")
+    path.with_name(path.name.replace(".tar.zst", ".json")).symlink_to("/etc/hostname")
+
+
+async def test_locations_are_validated(client: httpx.AsyncClient, base_path: Path) -> None:
+    await create_graph(client, "g4")
+    await create_graph(client, "other")
+    mine = (await backup(client, "g4"))["location"]
+    theirs = (await backup(client, "other"))["location"]
+    root = _backup_root(base_path)
+    cases = {
+        "relative.tar.zst": (400, "invalid_backup_location"),
+        "/etc/passwd": (400, "invalid_backup_location"),
+        f"{root}/g4/../other/{Path(theirs).name}": (400, "invalid_backup_location"),
+        f"{root}/g4/{Path(theirs).name}": (400, "invalid_backup_location"),  # not a g4 backup id
+        f"{root}/g4//{Path(mine).name}": (400, "invalid_backup_location"),
+        f"file://{mine}": (400, "invalid_backup_location"),
+        theirs: (403, "backup_forbidden"),
+        mine.replace(".tar.zst", ".json"): (400, "invalid_backup_location"),
+        f"{root}/g4/g4-20000101T000000Z-00000000.tar.zst": (404, "backup_not_found"),
+        "s3://node-backups/graph-backups/g4/x.tar.zst": (400, "backup_destination_unavailable"),
+    }
+    for location, (status, code) in cases.items():
+        response = await client.post("/databases/g4/restore", json={"location": location})
+        assert (response.status_code, response.json()["error"]["code"]) == (status, code), location
+    # A symlink planted under the root does not lead out of it.
+    _plant_symlink(root / "g4" / "g4-20000101T000000Z-0000000a.tar.zst")
+    response = await client.post("/databases/g4/restore",
+                                 json={"location": f"{root}/g4/g4-20000101T000000Z-0000000a.tar.zst"})
+    assert response.status_code == 400
+    for bad in ({"location": mine, "target_graph_id": "../x"}, {"location": mine, "extra": 1}, {}):
+        response = await client.post("/databases/g4/restore", json=bad)
+        assert response.status_code == 422 and response.json()["error"]["code"] == "validation_error"
+    assert (await client.post("/databases/nope/backup")).status_code == 404
+    response = await client.post("/databases/g4/backup", json={"destination": "s3"})
+    assert response.status_code == 400 and response.json()["error"]["code"] == "backup_destination_unavailable"
+
+
+async def test_s3_round_trip(s3, base_path: Path) -> None:  # noqa: ANN001 - boto3 client
+    from operations.helpers import BUCKET, node_settings, running_node
+
+    async with running_node(node_settings(base_path)) as client:
+        await create_graph(client, "gs3")
+        await populate(client, "gs3", 50)
+        before = await dump(client, "gs3")
+        result = await backup(client, "gs3", destination="s3")
+        assert result["location"].startswith(f"s3://{BUCKET}/graph-backups/gs3/")
+        keys = [o["Key"] for o in s3.list_objects_v2(Bucket=BUCKET, Prefix="graph-backups/gs3/")["Contents"]]
+        assert len(keys) == 2  # archive + sidecar
+        listed = (await client.get("/databases/gs3/backups")).json()
+        assert [b["destination"] for b in listed["backups"]] == ["s3"]
+        await cypher(client, "gs3", "MATCH (n) DETACH DELETE n")
+        task = await restore(client, "gs3", result["location"])
+        assert task["status"] == "succeeded", task["error"]
+        assert await dump(client, "gs3") == before
+        for location, status in ((f"s3://elsewhere/graph-backups/gs3/{result['backup_id']}.tar.zst", 400),
+                                 (f"s3://{BUCKET}/graph-backups/gs3/gs3-20000101T000000Z-00000000.tar.zst", 404),
+                                 (f"s3://{BUCKET}/graph-backups/x/{result['backup_id']}.tar.zst", 400)):
+            response = await client.post("/databases/gs3/restore", json={"location": location})
+            assert response.status_code == status, (location, response.text)
+
+
+async def test_backup_task_is_visible_in_tasks(client: httpx.AsyncClient) -> None:
+    await create_graph(client, "g5")
+    accepted = await client.post("/databases/g5/backup")
+    task = await wait_task(client, accepted)
+    assert task["kind"] == "backup" and task["graph_id"] == "g5" and task["progress"] == 100
+    listed = (await client.get("/tasks", params={"graph_id": "g5", "kind": "backup"})).json()
+    assert listed["total"] == 1
+
+
+async def test_backup_does_not_wait_for_a_long_read(client: httpx.AsyncClient) -> None:
+    # No CHECKPOINT (it would wait for the read and stall writers ~5 s): the WAL is copied along.
+    await create_graph(client, "g6")
+    await populate(client, "g6", 100)
+    await cypher(client, "g6", "CREATE (:Person {id: 777, name: 'only in the WAL'})")
+    slow = asyncio.create_task(client.post("/databases/g6/query", json={
+        "cypher": "UNWIND range(1, 40000) AS x UNWIND range(1, 40000) AS y RETURN sum(x * y)", "timeout": 2}))
+    await asyncio.sleep(0.3)
+    result = await backup(client, "g6")
+    assert not slow.done()  # the read was still running: the backup did not wait for it
+    assert result["consistency"] == "copy+wal"
+    assert (await slow).status_code == 408  # the engine's own timeout ended it
+    restored = await restore(client, "g6", result["location"], target="g6copy")
+    assert restored["status"] == "succeeded", restored["error"]
+    assert await dump(client, "g6copy") == {**await dump(client, "g6")}
