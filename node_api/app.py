@@ -14,6 +14,7 @@ from node_api.core.admission import AdmissionController
 from node_api.core.logs import get_logger
 from node_api.core.middleware import BodyLimit, RequestContext
 from node_api.core.operations import install_operations, operations_service
+from node_api.core.staging.wiring import install_staging, staging_service
 from node_api.errors import install_error_handlers
 from node_api.routers import databases, query, status
 from node_api.security.auth import ApiKeyProvider, require_api_key
@@ -34,7 +35,7 @@ def create_app(
     service_hooks: list[ServiceHook] | None = None,
 ) -> FastAPI:
     settings = settings or NodeSettings()
-    hooks = [*(service_hooks or []), cluster_membership, operations_service]
+    hooks = [*(service_hooks or []), cluster_membership, staging_service, operations_service]
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -77,6 +78,7 @@ def create_app(
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     metrics = install_operations(app)  # backup/restore, schema, metrics routers; per-app registry
     app.add_middleware(RequestContext, on_complete=metrics.observe_request)
+    install_staging(app)  # staging tables, ingestion, S3 copy and task routers; their error mapping
     app.include_router(status.public)
     app.include_router(status.protected)
     secured = [Depends(require_api_key)]

@@ -107,7 +107,8 @@ class TaskContext:
             running_loop = None
         if running_loop is self._loop:
             self._registry._update(self.task_id, **changes)
-        else:
+            return
+        with contextlib.suppress(RuntimeError):  # the loop closed under a late worker thread
             self._loop.call_soon_threadsafe(lambda: self._registry._update(self.task_id, **changes))
 
 
@@ -126,17 +127,25 @@ def _jsonable(value: Any) -> Any:
 
 class TaskRegistry:
     def __init__(
-        self, base_path: Path, *, queue_bound: int, retry_after_s: int, retention: int = 1000
+        self,
+        base_path: Path,
+        *,
+        queue_bound: int,
+        retry_after_s: int,
+        retention: int = 1000,
+        shutdown_grace_s: float = 0.0,
     ) -> None:
         self.dir = base_path / TASKS_DIR
         self.queue_bound = queue_bound
         self.retry_after_s = retry_after_s
         self.retention = retention
+        self.shutdown_grace_s = shutdown_grace_s
         self._tasks: dict[str, Task] = {}
         self._running: dict[str, asyncio.Task[None]] = {}
         self._serial_locks: dict[str, asyncio.Lock] = {}
         self._pending: dict[str, int] = {}  # per serial key: queued + running
         self._persisted_at: dict[str, float] = {}
+        self._flush_scheduled: set[str] = set()
         self._changed: asyncio.Condition | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
 
@@ -172,8 +181,12 @@ class TaskRegistry:
         self._prune()
 
     async def close(self) -> None:
-        """Cancels what still runs; those tasks end failed (`cancelled`), persisted."""
+        """Lets running tasks finish within the grace period, then cancels the rest: those end
+        failed (`cancelled`), persisted."""
         running = list(self._running.values())
+        if running and self.shutdown_grace_s > 0:
+            await asyncio.wait(running, timeout=self.shutdown_grace_s)
+        running = [job for job in running if not job.done()]
         for job in running:
             job.cancel()
         for job in running:
@@ -308,13 +321,26 @@ class TaskRegistry:
             return
         task = replace(task, version=task.version + 1, **changes)
         self._tasks[task_id] = task
-        now = asyncio.get_running_loop().time()
-        if persist or task.status.terminal or now - self._persisted_at.get(task_id, 0.0) >= _PERSIST_EVERY_S:
-            self._persisted_at[task_id] = now
-            self._write(task)
+        loop = asyncio.get_running_loop()
+        since = loop.time() - self._persisted_at.get(task_id, 0.0)
+        if persist or task.status.terminal or since >= _PERSIST_EVERY_S:
+            self._flush(task_id)
+        elif task_id not in self._flush_scheduled:
+            # Throttled, not dropped: the latest progress reaches the disk shortly after.
+            self._flush_scheduled.add(task_id)
+            loop.call_later(_PERSIST_EVERY_S - since, self._flush, task_id)
+        self._notify()
+
+    def _flush(self, task_id: str) -> None:
+        self._flush_scheduled.discard(task_id)
+        task = self._tasks.get(task_id)
+        if task is None:
+            return
+        self._write(task)
         if task.status.terminal:
             self._persisted_at.pop(task_id, None)
-        self._notify()
+        else:
+            self._persisted_at[task_id] = asyncio.get_running_loop().time()
 
     def _notify(self) -> None:
         changed = self._changed

@@ -98,3 +98,39 @@ class TaskAccepted(BaseModel):
     kind: str
     status_url: str
     monitor_url: str
+
+
+class TableLoadResult(BaseModel):
+    """Counts of one table's load; rows_received == rows_ingested + duplicates + parse_errors + insert_errors."""
+
+    table_name: str
+    table_kind: str
+    rows_received: int
+    rows_ingested: int
+    rows_skipped: int
+    duplicates: int = Field(description="Node rows whose primary key repeats in the data (first one loaded).")
+    parse_errors: int = Field(description="Rows with a value that does not convert to the column's type.")
+    insert_errors: int = Field(description="Rows the graph refused (key exists, null key, missing node).")
+    warnings: list[str] = Field(default_factory=list, description="The engine's messages, first 100.")
+
+
+class IngestResponse(BaseModel):
+    status: str = "success"
+    graph_id: str
+    task_id: str
+    rebuild: bool
+    execution_time_ms: float
+    # One table (rebuild=false) ...
+    table_name: str | None = None
+    table_kind: str | None = None
+    rows_received: int
+    rows_ingested: int
+    rows_skipped: int
+    duplicates: int | None = None
+    parse_errors: int | None = None
+    insert_errors: int | None = None
+    warnings: list[str] = Field(default_factory=list)
+    # ... or every table (rebuild=true).
+    tables: list[TableLoadResult] | None = None
+    graph_tables_left_empty: list[str] | None = None
+    staging_tables_not_in_graph: list[str] | None = None

@@ -27,6 +27,7 @@ from node_api.models.tables import (
     CreateTableResponse,
     DeleteTableResponse,
     IngestRequest,
+    IngestResponse,
     S3CredentialsModel,
     StagingQueryRequest,
     StagingQueryResponse,
@@ -219,6 +220,7 @@ async def query_tables(
 @router.post(
     "/databases/{graph_id}/tables/{table_name}/ingest",
     name="ingest_staging_table",
+    response_model=IngestResponse,
     responses={202: {"model": TaskAccepted}},
     summary="Load a staging table into the graph table of the same name (or rebuild the graph)",
 )
@@ -240,4 +242,5 @@ async def ingest_table(
     done = await _finished(staging, task, request)
     if isinstance(done, Response):
         return done
-    return Response(dumps(dict(done.result or {}, task_id=done.task_id)), media_type="application/json")
+    body = IngestResponse(**dict(done.result or {}, task_id=done.task_id))
+    return Response(dumps(body.model_dump(exclude_none=True)), media_type="application/json")

@@ -57,13 +57,6 @@ class StagedTable:
     created_at: datetime
 
 
-@dataclass(frozen=True)
-class QueryOutput:
-    columns: list[str]
-    rows: list[list[Any]]
-    truncated: bool
-
-
 def quote(name: str) -> str:
     """Identifiers are validated before they get here; quoting keeps keywords (e.g. "from") usable."""
     return '"' + name.replace('"', '""') + '"'
@@ -106,8 +99,14 @@ class StagingDatabase:
             self._db.close()
 
     # ---- writes (serialized per graph)
-    def replace_table(self, table_name: str, data: pa.RecordBatchReader, s3_location: str) -> StagedTable:
-        """Swaps the table in one transaction: on any error the previous version stays."""
+    def replace_table(
+        self, table_name: str, data: pa.RecordBatchReader, s3_location: str, size_of: Callable[[], int]
+    ) -> StagedTable:
+        """Swaps the table in one transaction: on any error the previous version stays.
+
+        size_bytes is the Arrow (uncompressed, in-memory) size of the staged rows: DuckDB only knows
+        a table's on-disk blocks after a CHECKPOINT, which cannot run beside open transactions.
+        """
         with self._write_lock:
             cur = self._db.cursor()
             try:
@@ -119,22 +118,20 @@ class StagingDatabase:
                     )
                     row_count = cur.execute(f"SELECT count(*) FROM main.{quote(table_name)}").fetchone()[0]  # type: ignore[index]
                     cur.execute(
-                        f"INSERT OR REPLACE INTO {_META} VALUES (?, ?, ?, ?, 0, ?)",
-                        [table_name.lower(), table_name, s3_location, row_count, datetime.now(UTC)],
+                        f"INSERT OR REPLACE INTO {_META} VALUES (?, ?, ?, ?, ?, ?)",
+                        [
+                            table_name.lower(),
+                            table_name,
+                            s3_location,
+                            row_count,
+                            size_of(),
+                            datetime.now(UTC),
+                        ],
                     )
                     cur.execute("COMMIT")
                 except BaseException:
                     cur.execute("ROLLBACK")
                     raise
-                # Block count is only known once the data is checkpointed to the file.
-                cur.execute("CHECKPOINT")
-                size = cur.execute(
-                    f"SELECT count(DISTINCT block_id) * current_setting('default_block_size')::BIGINT "
-                    f"FROM pragma_storage_info({quote_literal(table_name)}) WHERE block_id >= 0"
-                ).fetchone()[0]  # type: ignore[index]
-                cur.execute(
-                    f"UPDATE {_META} SET size_bytes = ? WHERE key = ?", [size or 0, table_name.lower()]
-                )
             finally:
                 cur.close()
         return self.describe(table_name)
@@ -221,13 +218,8 @@ class StagingDatabase:
         """Runs tenant SQL read-only; yields the cursor positioned on its result."""
         statements = check_tenant_sql(sql, self._settings.max_sql_length)
         with self.readers.checkout() as cur:
-            timed_out = threading.Event()
-
-            def _interrupt() -> None:
-                timed_out.set()
-                cur.interrupt()
-
-            timer = threading.Timer(timeout_s, _interrupt)
+            # The deadline covers execution and fetching; interrupt() stops DuckDB mid-query.
+            timer = threading.Timer(timeout_s, cur.interrupt)
             timer.daemon = True
             cur.execute("BEGIN TRANSACTION READ ONLY")
             timer.start()
@@ -254,10 +246,6 @@ class StagingDatabase:
                     cur.execute("ROLLBACK")
                 except duckdb.Error:
                     pass
-
-
-def quote_literal(value: str) -> str:
-    return "'" + value.replace("'", "''") + "'"
 
 
 def _first_line(exc: BaseException) -> str:
@@ -351,27 +339,31 @@ class StagingManager:
                 )
             except duckdb.Error as exc:
                 raise translate_read_error(exc, source) from None
-            counted = _counting(stream, on_rows) if on_rows else stream
+            counted, size_of = _counting(stream, on_rows)
             try:
-                return self.database(graph_id).replace_table(table_name, counted, s3_pattern)
+                return self.database(graph_id).replace_table(table_name, counted, s3_pattern, size_of)
             except duckdb.Error as exc:
                 raise translate_read_error(exc, source) from None
         finally:
             reader.close()
 
 
-def _counting(stream: pa.RecordBatchReader, on_rows: Callable[[int], None]) -> pa.RecordBatchReader:
-    total = 0
+def _counting(
+    stream: pa.RecordBatchReader, on_rows: Callable[[int], None] | None
+) -> tuple[pa.RecordBatchReader, Callable[[], int]]:
+    rows = size = 0
     last = time.monotonic()
 
     def batches() -> Iterator[pa.RecordBatch]:
-        nonlocal total, last
+        nonlocal rows, size, last
         for batch in stream:
-            total += batch.num_rows
-            if time.monotonic() - last > 0.25:
-                on_rows(total)
+            rows += batch.num_rows
+            size += batch.nbytes
+            if on_rows and time.monotonic() - last > 0.25:
+                on_rows(rows)
                 last = time.monotonic()
             yield batch
-        on_rows(total)
+        if on_rows:
+            on_rows(rows)
 
-    return pa.RecordBatchReader.from_batches(stream.schema, batches())
+    return pa.RecordBatchReader.from_batches(stream.schema, batches()), lambda: size

@@ -42,7 +42,7 @@ async def rebuild_graph(
 ) -> dict[str, Any]:
     started = time.perf_counter()
     schema = await backend.schema(graph_id)
-    db = staging.database(graph_id)
+    db = await asyncio.to_thread(staging.database, graph_id)
     staged = {t.table_name.lower(): t for t in await asyncio.to_thread(db.list_tables)}
     tables = [t for t in schema.node_tables if t.name.lower() in staged] + [
         t for t in schema.rel_tables if t.name.lower() in staged
@@ -210,9 +210,13 @@ def _copy(
     loaded = next((int(m.group(1)) for m in map(_COPIED.search, messages) if m), 0)
     warnings: list[str] = []
     if loaded < data.num_rows:
-        warn = conn.execute("CALL show_warnings() RETURN message LIMIT 100")
-        warnings = [str(r[0]) for r in warn.get_all()]
+        # show_warnings() keeps the warnings of earlier statements on the connection too (Kuzu
+        # 0.11.3, measured): keep the newest query's only.
+        warn = conn.execute("CALL show_warnings() RETURN query_id, message")
+        rows = warn.get_all()
         warn.close()
+        newest = max((r[0] for r in rows), default=None)
+        warnings = [str(r[1]) for r in rows if r[0] == newest][:100]
     if on_loaded:
         on_loaded(name, loaded)
     return loaded, warnings

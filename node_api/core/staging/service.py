@@ -28,6 +28,7 @@ from node_api.core.tasks import Task, TaskContext, TaskRegistry
 from node_api.state import NodeState
 
 SERVICE_NAME = "staging"
+TASKS_SERVICE_NAME = "tasks"
 
 
 @dataclass
@@ -69,7 +70,7 @@ class StagingService:
                 return await rebuild_graph(
                     self.backend, self.manager, graph_id, ignore_errors=ignore_errors, report=ctx.report
                 )
-            db = self.manager.database(graph_id)
+            db = await asyncio.to_thread(self.manager.database, graph_id)
             result = await load(
                 self.backend,
                 graph_id,
@@ -127,14 +128,17 @@ async def staging_service(app: FastAPI, node: NodeState) -> AsyncIterator[Stagin
         queue_bound=settings.ingest_queue_bound,
         retry_after_s=settings.ingest_retry_after_s,
         retention=settings.task_retention,
+        shutdown_grace_s=settings.task_shutdown_grace_s,
     )
     await tasks.start()
     service = StagingService(settings, manager, tasks, node.backend)
     node.services[SERVICE_NAME] = service
+    node.services[TASKS_SERVICE_NAME] = tasks  # the node's one task registry (backup/restore use it too)
     try:
         yield service
     finally:
         node.services.pop(SERVICE_NAME, None)
+        node.services.pop(TASKS_SERVICE_NAME, None)
         await tasks.close()
         await asyncio.to_thread(manager.close)
 

@@ -119,7 +119,7 @@ def open_reader(
 ) -> duckdb.DuckDBPyConnection:
     """An in-memory DuckDB that can read `source` and nothing else. Close it when done."""
     config = dict(
-        BASE_CONFIG, threads=str(settings.duckdb_threads), memory_limit=settings.duckdb_memory_limit
+        BASE_CONFIG, threads=str(settings.reader_threads), memory_limit=settings.duckdb_memory_limit
     )
     con = duckdb.connect(":memory:", config=config)
     try:

@@ -1,0 +1,106 @@
+"""`python -m cluster_local up|down|status|allocate|rotate-key|monitor` (wrapped by `scripts/cluster`)."""
+
+from __future__ import annotations
+
+import json
+import shlex
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from cluster_local.cluster import LocalCluster
+from cluster_local.config import ClusterConfig
+
+cli = typer.Typer(add_completion=False, no_args_is_help=True,
+                  help="A graph cluster on 127.0.0.1: moto control plane, writer nodes and a shared master.")
+StateDir = Annotated[Path, typer.Option(help="Where pids, logs, node data and state.json live.")]
+
+
+@cli.command()
+def up(
+    state_dir: StateDir = Path(".cluster"),
+    writers: Annotated[int, typer.Option(min=1, help="Writer nodes (plus one shared master).")] = 2,
+    moto_port: Annotated[int, typer.Option(help="Control plane (moto) port; 0 = a free one.")] = 0,
+    node_base_port: Annotated[int, typer.Option(help="First node port (consecutive); 0 = free ones.")] = 0,
+    monitor_interval: Annotated[float, typer.Option(help="Seconds between instance-monitor passes; 0 = off.")] = 5.0,
+) -> None:
+    """Start the control plane and the nodes, wait until every node is registered healthy."""
+    config = ClusterConfig(state_dir=state_dir, writers=writers, moto_port=moto_port,
+                           node_base_port=node_base_port, monitor_interval_s=monitor_interval)
+    cluster = LocalCluster(config).up()
+    _describe(cluster)
+
+
+@cli.command()
+def down(state_dir: StateDir = Path(".cluster")) -> None:
+    """Stop the nodes (they deregister), then the control plane."""
+    if not (state_dir / "state.json").exists():
+        typer.echo(f"no cluster state in {state_dir}")
+        return
+    LocalCluster.attach(state_dir).down()
+    typer.echo("cluster stopped")
+
+
+@cli.command()
+def status(state_dir: StateDir = Path(".cluster"),
+           as_json: Annotated[bool, typer.Option("--json", help="Machine-readable.")] = False) -> None:
+    """Processes, readiness and registry status of every node; placed graphs."""
+    report = LocalCluster.attach(state_dir).status()
+    if as_json:
+        typer.echo(json.dumps(report, indent=2, default=str))
+        return
+    typer.echo(f"control plane {report['control_plane']['url']}: {report['control_plane']['process']}")
+    for n in report["nodes"]:
+        typer.echo(f"  {n['instance_id']:<20} {n['node_type']:<13} {n['url']:<24} process={n['process']} "
+                   f"http={n['http_status']} registry={n['registry_status']} graphs={n['graphs']}")
+    for g in report["graphs"]:
+        typer.echo(f"  graph {g['graph_id']} on {g['instance_id']} ({g['status']})")
+
+
+@cli.command()
+def env(state_dir: StateDir = Path(".cluster")) -> None:
+    """`export` lines for the client factory and CLI (eval "$(scripts/cluster env)")."""
+    for key, value in LocalCluster.attach(state_dir).client_env().items():
+        typer.echo(f"export {key}={shlex.quote(value)}")
+
+
+@cli.command()
+def allocate(graph_id: str, state_dir: StateDir = Path(".cluster"),
+             shared: Annotated[bool, typer.Option(help="A shared repository (on the shared master).")] = False,
+             entity_id: Annotated[str | None, typer.Option(help="Owner; defaults to the graph id.")] = None) -> None:
+    """Place a graph through the allocator Lambda; prints its route."""
+    result = LocalCluster.attach(state_dir).allocate(graph_id, entity_id, "shared" if shared else "entity")
+    typer.echo(json.dumps(result, indent=2))
+
+
+@cli.command("rotate-key")
+def rotate_key(state_dir: StateDir = Path(".cluster")) -> None:
+    """Rotate the API key through Secrets Manager and the key-rotation Lambda; prints the new key."""
+    typer.echo(LocalCluster.attach(state_dir).rotate_key())
+
+
+@cli.command()
+def monitor(state_dir: StateDir = Path(".cluster")) -> None:
+    """One instance-monitor pass now; prints its report."""
+    typer.echo(json.dumps(LocalCluster.attach(state_dir).monitor(), indent=2))
+
+
+def _describe(cluster: LocalCluster) -> None:
+    key = cluster.api_key()
+    typer.echo(f"control plane (moto: DynamoDB, S3, Secrets Manager, Lambda): {cluster.moto_url}")
+    for spec in cluster.specs:
+        typer.echo(f"  {spec.instance_id:<20} {spec.node_type:<13} tier={spec.tier:<9} {spec.url}")
+    typer.echo(f"API key (X-Graph-API-Key): {key}")
+    typer.echo(f"S3 bucket for ingestion: s3://{cluster.config.bucket}/   backups: s3://{cluster.config.backup_bucket}/")
+    typer.echo(f"logs and data: {cluster.state_dir}/")
+    typer.echo("\nFor the client factory and CLI:  eval \"$(scripts/cluster env)\"")
+    for k, v in cluster.client_env().items():
+        typer.echo(f"  export {k}={shlex.quote(v)}")
+    typer.echo(f"\nTry:  curl -s {cluster.writers[0].url}/status\n"
+               "      scripts/cluster allocate kg1a2b3c4d5     # place a graph; then create it on its node\n"
+               "      scripts/cluster status | scripts/cluster rotate-key | scripts/cluster down")
+
+
+if __name__ == "__main__":
+    cli()

@@ -1,0 +1,314 @@
+"""`LocalCluster`: start, inspect and stop a cluster on 127.0.0.1 (the CLI and tests/e2e use it).
+
+State dir layout (default `.cluster/`, git-ignored):
+    state.json                 what `status`/`down` and clients need: URLs, ids, names, env
+    control-plane.json         the control plane's spec; control-plane.ready when it is up
+    pids/<name>.pid, logs/<name>.log, nodes/<instance_id>/   (each node's databases)
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+import boto3
+import httpx
+
+from cluster_local.config import HOST, REGION, ClusterConfig, NodeSpec
+from cluster_local.control_plane import ControlPlaneSpec
+from cluster_local.processes import ManagedProcess, http_ok
+from lambdas.key_rotation.keys import decode_secret, generate_api_key
+
+CONTROL_PLANE = "control-plane"
+FUNCTIONS = {
+    "allocator": "lambdas.allocator.handler:handler",
+    "key-rotation": "lambdas.key_rotation.handler:handler",
+    "instance-monitor": "lambdas.instance_monitor.handler:handler",
+}
+
+# Everything any process of the cluster gets: fake credentials, no metadata probing (never AWS).
+SAFE_ENV = {
+    "AWS_EC2_METADATA_DISABLED": "true",
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_SESSION_TOKEN": "testing",
+    "AWS_DEFAULT_REGION": REGION,
+    "AWS_REGION": REGION,
+}
+
+
+class LocalCluster:
+    def __init__(self, config: ClusterConfig | None = None) -> None:
+        self.config = (config or ClusterConfig()).resolved()
+        self.state_dir = self.config.state_dir
+        self.specs: list[NodeSpec] = []
+        self.nodes: dict[str, ManagedProcess] = {}
+        self.control_plane: ManagedProcess | None = None
+        self.function_arns: dict[str, str] = {}
+
+    # --- names -------------------------------------------------------------------------------------
+    def function_name(self, role: str) -> str:
+        return f"graph-cluster-{self.config.environment}-{role}"
+
+    @property
+    def moto_url(self) -> str:
+        return self.config.moto_url
+
+    @property
+    def writers(self) -> list[NodeSpec]:
+        return [s for s in self.specs if s.node_type == "writer"]
+
+    @property
+    def shared_master(self) -> NodeSpec:
+        return next(s for s in self.specs if s.node_type == "shared_master")
+
+    def spec(self, instance_id: str) -> NodeSpec:
+        return next(s for s in self.specs if s.instance_id == instance_id)
+
+    def aws_env(self) -> dict[str, str]:
+        """Environment a process needs to reach this cluster's AWS (moto) and registries."""
+        return {**SAFE_ENV, "AWS_ENDPOINT_URL": self.moto_url, "ENVIRONMENT": self.config.environment}
+
+    def client_env(self) -> dict[str, str]:
+        """What to export for `client.factory` (GRAPH_CLIENT_*) and the CLI to find graphs here."""
+        return {**self.aws_env(), "GRAPH_CLIENT_ENVIRONMENT": self.config.environment,
+                "GRAPH_CLIENT_AWS_ENDPOINT_URL": self.moto_url, "GRAPH_CLIENT_API_KEY": self.api_key()}
+
+    def boto(self, service: str) -> Any:
+        return boto3.client(service, endpoint_url=self.moto_url, region_name=REGION,
+                            aws_access_key_id="testing", aws_secret_access_key="testing")
+
+    # --- lifecycle ---------------------------------------------------------------------------------
+    def up(self) -> LocalCluster:
+        if (self.state_dir / "state.json").exists() and self._load().any_alive():
+            raise RuntimeError(f"a cluster is already running from {self.state_dir} (scripts/cluster down)")
+        shutil.rmtree(self.state_dir, ignore_errors=True)
+        for sub in ("pids", "logs", "nodes"):
+            (self.state_dir / sub).mkdir(parents=True, exist_ok=True)
+        self.specs = self.config.nodes()
+        try:
+            self._start_control_plane()
+            for spec in self.specs:
+                self.nodes[spec.instance_id] = self._node_process(spec).start()
+            for spec in self.specs:
+                self.wait_registered(spec.instance_id)
+        except BaseException:
+            self.down()
+            raise
+        self._save()
+        return self
+
+    def down(self) -> None:
+        # Nodes first, while the registry is still there to deregister from.
+        for process in self.nodes.values():
+            process.stop()
+        if self.control_plane is not None:
+            self.control_plane.stop()
+
+    def any_alive(self) -> bool:
+        return any(p.alive() for p in [*self.nodes.values(), *([self.control_plane] if self.control_plane else [])])
+
+    @classmethod
+    def attach(cls, state_dir: Path = Path(".cluster")) -> LocalCluster:
+        """The cluster `up` started earlier (possibly from another process), from its state file."""
+        return cls(ClusterConfig(state_dir=state_dir))._load()
+
+    # --- nodes -------------------------------------------------------------------------------------
+    def node_env(self, spec: NodeSpec) -> dict[str, str]:
+        c = self.config
+        return {
+            **{k: v for k, v in os.environ.items() if not k.startswith(("GRAPH_", "KUZU_", "AWS_"))},
+            **self.aws_env(),
+            "GRAPH_API_KEY": "",
+            "GRAPH_API_KEY_SECRET_ID": c.secret_id,
+            "GRAPH_API_KEY_ROTATION_WINDOW_SECONDS": str(c.rotation_window_s),
+            "GRAPH_API_KEY_REFRESH_SECONDS": "30",
+            "GRAPH_API_KEY_MISS_REFRESH_SECONDS": "0",
+            "CLUSTER_REGISTRATION_ENABLED": "true",
+            "INSTANCE_ID": spec.instance_id,
+            "KUZU_NODE_TYPE": spec.node_type,
+            "WRITER_TIER": spec.tier,
+            "KUZU_PORT": str(spec.port),
+            "KUZU_HOST": HOST,
+            "NODE_ADVERTISE_HOST": HOST,
+            "NODE_HEARTBEAT_INTERVAL_SECONDS": str(c.heartbeat_interval_s),
+            "KUZU_MAX_DATABASES_PER_NODE": str(c.max_databases),
+            # Small engine footprints: several nodes share one laptop.
+            "KUZU_MEMORY_PER_DB_MB": "128",
+            "KUZU_MAX_DB_SIZE_GB": "16",
+            "KUZU_THREADS_PER_DB": "1",
+            "GRAPH_API_STAGING_MEMORY_LIMIT": "256MB",
+            "GRAPH_API_STAGING_THREADS": "1",
+            "GRAPH_API_BACKUP_S3_BUCKET": c.backup_bucket,
+            "LOG_LEVEL": "WARNING",
+            **c.node_env,
+        }
+
+    def _node_process(self, spec: NodeSpec) -> ManagedProcess:
+        base = self.state_dir / "nodes" / spec.instance_id
+        return ManagedProcess(
+            name=spec.instance_id,
+            args=["node_api", "--base-path", str(base), "--port", str(spec.port), "--node-type", spec.node_type],
+            env=self.node_env(spec),
+            log_path=self.state_dir / "logs" / f"{spec.instance_id}.log",
+            pid_path=self.state_dir / "pids" / f"{spec.instance_id}.pid",
+        )
+
+    def start_node(self, instance_id: str, wait: bool = True) -> ManagedProcess:
+        """(Re)start a node on its port and data directory, as a restarted machine would."""
+        spec = self.spec(instance_id)
+        process = self.nodes[instance_id] = self._node_process(spec).start()
+        if wait:
+            self.wait_registered(instance_id)
+        return process
+
+    def wait_registered(self, instance_id: str, timeout_s: float = 60.0) -> None:
+        """The node answers and its registry row says healthy."""
+        spec = self.spec(instance_id)
+        live = http_ok(spec.url + "/status/live")
+        table = self.boto("dynamodb")
+        name = f"graph-cluster-{self.config.environment}-instance-registry"
+
+        def ready() -> bool:
+            if not live():
+                return False
+            item = table.get_item(TableName=name, Key={"instance_id": {"S": instance_id}}).get("Item")
+            return bool(item) and item["status"]["S"] == "healthy"
+
+        self.nodes[instance_id].wait_until(ready, timeout_s)
+
+    def kill_node(self, instance_id: str) -> None:
+        self.nodes[instance_id].kill()
+
+    def pause_node(self, instance_id: str) -> None:
+        """SIGSTOP: the process holds its port but answers nothing (a hung machine)."""
+        self.nodes[instance_id].signal(signal.SIGSTOP)
+
+    def resume_node(self, instance_id: str) -> None:
+        self.nodes[instance_id].signal(signal.SIGCONT)
+
+    # --- control plane -----------------------------------------------------------------------------
+    def _start_control_plane(self) -> None:
+        c = self.config
+        ready = self.state_dir / "control-plane.ready"
+        spec = ControlPlaneSpec(
+            port=c.moto_port, environment=c.environment, secret_id=c.secret_id,
+            initial_api_key=generate_api_key(), buckets=[c.bucket, c.backup_bucket],
+            functions={self.function_name(role): target for role, target in FUNCTIONS.items()},
+            monitor_function=self.function_name("instance-monitor"), monitor_interval_s=c.monitor_interval_s,
+            ready_file=str(ready),
+        )
+        spec_path = self.state_dir / "control-plane.json"
+        spec_path.write_text(spec.model_dump_json())
+        env = {
+            **{k: v for k, v in os.environ.items() if not k.startswith("AWS_")},
+            **self.aws_env(),
+            "HEARTBEAT_TIMEOUT_SECONDS": str(c.heartbeat_timeout_s),
+            "HEALTH_CHECK_TIMEOUT_SECONDS": str(c.health_check_timeout_s),
+            "POWERTOOLS_LOG_LEVEL": "WARNING",
+        }
+        self.control_plane = ManagedProcess(
+            name=CONTROL_PLANE, args=["cluster_local.control_plane", str(spec_path)], env=env,
+            log_path=self.state_dir / "logs" / f"{CONTROL_PLANE}.log",
+            pid_path=self.state_dir / "pids" / f"{CONTROL_PLANE}.pid",
+        ).start()
+        self.control_plane.wait_until(ready.exists, timeout_s=60)
+        self.function_arns = json.loads(ready.read_text())["function_arns"]
+
+    # --- control-plane operations (the Lambdas, invoked through moto) -------------------------------
+    def invoke(self, role: str, event: dict[str, Any]) -> dict[str, Any]:
+        response = self.boto("lambda").invoke(FunctionName=self.function_name(role), Payload=json.dumps(event))
+        return json.loads(response["Payload"].read())
+
+    def allocate(self, graph_id: str, entity_id: str | None = None, repository_type: str = "entity",
+                 tier: str | None = None) -> dict[str, Any]:
+        tier = tier or (self.config.shared_tier if repository_type == "shared" else self.config.writer_tier)
+        return self.invoke("allocator", {"action": "allocate", "graph_id": graph_id,
+                                         "entity_id": entity_id or graph_id, "tier": tier,
+                                         "repository_type": repository_type})
+
+    def route(self, graph_id: str) -> dict[str, Any]:
+        return self.invoke("allocator", {"action": "route", "graph_id": graph_id})
+
+    def release(self, graph_id: str) -> dict[str, Any]:
+        return self.invoke("allocator", {"action": "release", "graph_id": graph_id})
+
+    def monitor(self) -> dict[str, Any]:
+        from cluster_local.control_plane import SCHEDULED_EVENT
+
+        return self.invoke("instance-monitor", dict(SCHEDULED_EVENT))
+
+    def api_key(self) -> str:
+        secret = self.boto("secretsmanager").get_secret_value(SecretId=self.config.secret_id)
+        return decode_secret(secret["SecretString"])
+
+    def rotate_key(self) -> str:
+        """Secrets Manager's rotation, which invokes the key-rotation Lambda (all four steps)."""
+        self.boto("secretsmanager").rotate_secret(
+            SecretId=self.config.secret_id, RotationLambdaARN=self.function_arns[self.function_name("key-rotation")],
+            RotationRules={"AutomaticallyAfterDays": 90}, RotateImmediately=True,
+        )
+        return self.api_key()
+
+    def registry_rows(self) -> dict[str, list[dict[str, Any]]]:
+        dynamodb = boto3.resource("dynamodb", endpoint_url=self.moto_url, region_name=REGION,
+                                  aws_access_key_id="testing", aws_secret_access_key="testing")
+        env = self.config.environment
+        return {name: dynamodb.Table(f"graph-cluster-{env}-{name}").scan()["Items"]
+                for name in ("instance-registry", "graph-registry")}
+
+    # --- state file --------------------------------------------------------------------------------
+    def _save(self) -> None:
+        state = {
+            "config": {**asdict(self.config), "state_dir": str(self.state_dir)},
+            "nodes": [asdict(s) for s in self.specs],
+            "function_arns": self.function_arns,
+        }
+        (self.state_dir / "state.json").write_text(json.dumps(state, indent=2))
+
+    def _load(self) -> LocalCluster:
+        state = json.loads((self.state_dir / "state.json").read_text())
+        config = dict(state["config"])
+        config["state_dir"] = Path(config["state_dir"])
+        self.config = ClusterConfig(**config)
+        self.specs = [NodeSpec(**n) for n in state["nodes"]]
+        self.function_arns = state["function_arns"]
+        self.nodes = {s.instance_id: self._node_process(s) for s in self.specs}
+        self.control_plane = ManagedProcess(
+            name=CONTROL_PLANE, args=["cluster_local.control_plane", str(self.state_dir / "control-plane.json")],
+            env={}, log_path=self.state_dir / "logs" / f"{CONTROL_PLANE}.log",
+            pid_path=self.state_dir / "pids" / f"{CONTROL_PLANE}.pid",
+        )
+        return self
+
+    def status(self) -> dict[str, Any]:
+        """Processes, their HTTP answers and the registry's view of them."""
+        nodes = []
+        rows: dict[str, list[dict[str, Any]]] = {"instance-registry": [], "graph-registry": []}
+        cp_alive = bool(self.control_plane and self.control_plane.alive())
+        if cp_alive:
+            try:
+                rows = self.registry_rows()
+            except Exception:  # noqa: BLE001 - status must still print what it can
+                pass
+        registered = {r["instance_id"]: r for r in rows["instance-registry"]}
+        for spec in self.specs:
+            try:
+                ready = httpx.get(spec.url + "/status", timeout=2, trust_env=False).status_code
+            except httpx.HTTPError:
+                ready = None
+            row = registered.get(spec.instance_id, {})
+            nodes.append({
+                "instance_id": spec.instance_id, "node_type": spec.node_type, "tier": spec.tier, "url": spec.url,
+                "process": "running" if self.nodes[spec.instance_id].alive() else "stopped",
+                "http_status": ready, "registry_status": row.get("status"),
+                "graphs": int(row.get("database_count", 0)) if row else None,
+            })
+        return {"control_plane": {"url": self.moto_url, "process": "running" if cp_alive else "stopped"},
+                "nodes": nodes, "graphs": [{"graph_id": g["graph_id"], "instance_id": g["instance_id"],
+                                            "status": g["status"]} for g in rows["graph-registry"]]}

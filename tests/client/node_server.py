@@ -1,0 +1,36 @@
+"""`python -m tests.client.node_server`: `python -m node_api serve` plus staging, ingestion and tasks,
+for as long as app.py does not wire them itself (then it is the same app)."""
+
+from __future__ import annotations
+
+import argparse
+
+import uvicorn
+from fastapi import FastAPI
+
+from node_api.app import create_app
+from node_api.settings import NodeSettings
+
+
+def build_app(settings: NodeSettings) -> FastAPI:
+    app = create_app(settings)
+    if "/tasks/{task_id}/status" not in {getattr(r, "path", None) for r in app.routes}:
+        from node_api.core.staging.wiring import install_staging, staging_service
+
+        app = create_app(settings, service_hooks=[staging_service])
+        install_staging(app)
+    return app
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--base-path", required=True)
+    parser.add_argument("--port", type=int, required=True)
+    args = parser.parse_args()
+    settings = NodeSettings(base_path=args.base_path, port=args.port, host="127.0.0.1")
+    uvicorn.run(build_app(settings), host="127.0.0.1", port=args.port, log_level="warning",
+                timeout_graceful_shutdown=2)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,90 @@
+"""Faults: a node killed with SIGKILL during ingestion, and a node that stops answering."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from client.config import ClientConfig
+from client.exceptions import CircuitOpenError, GraphUnavailableError, NodeUnreachableError
+from client.factory import GraphClientFactory
+from client.resilience import Breakers
+from client.sync import GraphClient
+from cluster_local import LocalCluster
+from tests.e2e.features import COPY, requires
+from tests.e2e.support import PERSON_DDL, client_config, isolated_client, node_http, people, put_parquet
+
+BIG_ROWS = 2_000_000  # long enough a COPY (~2 s here) to kill the node in the middle of it
+
+
+@requires(*COPY)
+def test_kill9_during_ingestion_then_restart(cluster: LocalCluster, factory: GraphClientFactory) -> None:
+    graph_id = "fault-kill"
+    source = put_parquet(cluster, "e2e/kill/person/part-0.parquet", people(1_000_000, BIG_ROWS))
+    with isolated_client(factory, graph_id, "create") as client:
+        client.create_database(graph_id, "custom", PERSON_DDL)
+        client.query(graph_id, "UNWIND range(1, 1000) AS i CREATE (:Person {id: i, name: 'committed'})")
+        node = factory.route(graph_id).instance_id
+        task_id = client.copy_from_s3(graph_id, source, "Person").task_id
+        deadline = time.monotonic() + 30
+        while client.get_task(task_id).status != "running":
+            assert time.monotonic() < deadline, "the copy never started"
+            time.sleep(0.02)
+    time.sleep(0.3)  # into the copy itself
+    cluster.kill_node(node)
+    cluster.start_node(node)
+
+    with isolated_client(factory, graph_id) as client:
+        task = client.get_task(task_id)
+        assert task.status == "failed" and task.error is not None
+        assert task.error.get("code") == "interrupted"
+        # The database opens, holds exactly what was committed, and takes writes again.
+        assert client.query(graph_id, "MATCH (p:Person) RETURN count(p), min(p.name)").rows == [[1000, "committed"]]
+        client.query(graph_id, "CREATE (:Person {id: 0, name: 'after'})")
+        assert client.query(graph_id, "MATCH (p:Person) RETURN count(p)").rows == [[1001]]
+
+
+def test_a_hung_node_is_marked_unhealthy_and_the_breaker_opens(cluster: LocalCluster) -> None:
+    graph_id = "fault-hang"
+    setup = GraphClientFactory(client_config(cluster))
+    with isolated_client(setup, graph_id, "create") as client:
+        client.create_database(graph_id, "custom", PERSON_DDL)
+    spec = cluster.spec(setup.route(graph_id).instance_id)
+    breakers = Breakers()
+    client = GraphClient(config=ClientConfig(base_url=spec.url, api_key=cluster.api_key(), max_attempts=1,
+                                             timeout_s=1.0, breaker_threshold=2, breaker_recovery_s=2.0),
+                         breakers=breakers)
+    cluster.pause_node(spec.instance_id)  # SIGSTOP: port open, nothing answers
+    try:
+        for _ in range(2):
+            with pytest.raises(NodeUnreachableError):
+                client.query(graph_id, "RETURN 1")
+        assert client.circuit_state == "opened"
+        started = time.monotonic()
+        with pytest.raises(CircuitOpenError):
+            client.query(graph_id, "RETURN 1")
+        assert time.monotonic() - started < 0.5  # fails fast, without touching the node
+
+        report = cluster.monitor()
+        assert spec.instance_id in report["unhealthy"]
+        assert graph_id in report["flagged_graphs"]
+        graph = next(g for g in cluster.registry_rows()["graph-registry"] if g["graph_id"] == graph_id)
+        assert graph["status"] == "unavailable"
+        with pytest.raises(GraphUnavailableError):
+            GraphClientFactory(client_config(cluster)).route(graph_id)
+    finally:
+        cluster.resume_node(spec.instance_id)
+
+    # Heartbeats resume: the next pass restores the node and its graphs, and the breaker closes.
+    deadline = time.monotonic() + 20
+    while spec.instance_id not in cluster.monitor()["recovered"]:
+        assert time.monotonic() < deadline, "the node was never marked recovered"
+        time.sleep(0.5)
+    assert GraphClientFactory(client_config(cluster)).route(graph_id).instance_id == spec.instance_id
+    time.sleep(2.0)  # the breaker's recovery time: the next call is the half-open trial
+    assert client.query(graph_id, "RETURN 1").rows == [[1]]
+    assert client.circuit_state == "closed"
+    client.close()
+    with node_http(cluster, spec.url) as http:
+        assert http.get("/status").status_code == 200

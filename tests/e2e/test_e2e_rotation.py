@@ -1,0 +1,64 @@
+"""Rotating the API key (Secrets Manager + the rotation Lambda) under traffic fails no request."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+
+from client.exceptions import GraphClientError
+from client.factory import GraphClientFactory
+from cluster_local import LocalCluster
+from tests.e2e.support import PERSON_DDL, client_config, isolated_client
+
+
+def test_rotate_the_key_mid_traffic_with_no_failed_request(cluster: LocalCluster) -> None:
+    graphs = ["rotate-a", "rotate-b"]
+    setup = GraphClientFactory(client_config(cluster))
+    for graph_id in graphs:
+        with isolated_client(setup, graph_id, "create") as client:
+            client.create_database(graph_id, "custom", PERSON_DDL)
+    assert {setup.route(g).instance_id for g in graphs} == {s.instance_id for s in cluster.writers}
+
+    old_key = cluster.api_key()
+    stop = threading.Event()
+    sent: dict[str, int] = {}
+    failures: list[str] = []
+
+    def traffic(name: str, factory_for_call: Callable[[], GraphClientFactory]) -> None:
+        sent[name] = 0
+        while not stop.is_set():
+            for graph_id in graphs:
+                try:
+                    with isolated_client(factory_for_call(), graph_id) as client:
+                        client.query(graph_id, "MATCH (p:Person) RETURN count(p)")
+                except GraphClientError as exc:
+                    failures.append(f"{name}: {exc!r}")
+                sent[name] += 1
+
+    # A long-lived client keeps the key it started with; a fresh one reads Secrets Manager each call.
+    pinned = GraphClientFactory(client_config(cluster, api_key=old_key))
+    threads = [
+        threading.Thread(target=traffic, args=("pinned", lambda: pinned)),
+        threading.Thread(target=traffic, args=("fresh", lambda: GraphClientFactory(client_config(cluster)))),
+    ]
+    for t in threads:
+        t.start()
+    try:
+        time.sleep(1.0)
+        new_key = cluster.rotate_key()
+        time.sleep(1.5)
+    finally:
+        stop.set()
+        for t in threads:
+            t.join(30)
+    assert new_key != old_key and len(new_key) == 64
+    assert failures == []
+    assert min(sent.values()) >= 10, sent
+
+    # Both keys are accepted on every node during the rotation window; the new one is AWSCURRENT.
+    for key in (old_key, new_key):
+        factory = GraphClientFactory(client_config(cluster, api_key=key))
+        for graph_id in graphs:
+            with isolated_client(factory, graph_id) as client:
+                assert client.query(graph_id, "RETURN 1").rows == [[1]]
