@@ -29,12 +29,17 @@ def serve(
     settings = NodeSettings(**overrides)  # CLI options win over environment variables
 
     from node_api.app import create_app
+    from node_api.core.http_protocol import GuardedHttpToolsProtocol
     from node_api.core.logs import configure_logging
 
     configure_logging(level=settings.log_level, node_type=settings.node_type.value, tier=settings.tier,
                       instance_id=settings.instance_id)
+    GuardedHttpToolsProtocol.header_timeout_s = settings.header_timeout_s
+    GuardedHttpToolsProtocol.max_header_bytes = settings.max_header_bytes
     uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_config=None,
-                access_log=False, timeout_graceful_shutdown=10)
+                access_log=False, timeout_graceful_shutdown=10, http=GuardedHttpToolsProtocol,
+                # Past this many connections uvicorn itself answers 503; admission control acts long before.
+                limit_concurrency=settings.max_connections)
 
 
 if __name__ == "__main__":

@@ -16,6 +16,7 @@ from node_api.core.middleware import BodyLimit, RequestContext
 from node_api.core.operations import install_operations, operations_service
 from node_api.core.staging.wiring import install_staging, staging_service
 from node_api.errors import install_error_handlers
+from node_api.models.errors import ERROR_RESPONSES
 from node_api.routers import databases, query, status
 from node_api.security.auth import ApiKeyProvider, require_api_key
 from node_api.settings import NodeSettings
@@ -73,6 +74,7 @@ def create_app(
         version="0.1.0",
         description="Multi-tenant graph databases on one writer node (Kuzu embedded or Neo4j over Bolt).",
         lifespan=lifespan,
+        responses=ERROR_RESPONSES,  # every route documents the one error body
     )
     install_error_handlers(app)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)

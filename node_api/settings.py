@@ -58,6 +58,10 @@ class NodeSettings(BaseSettings):
     max_query_length: int = Field(10_000, ge=16, validation_alias="KUZU_MAX_QUERY_LENGTH")
     max_body_bytes: int = Field(10 * 1024 * 1024, ge=1024, validation_alias="GRAPH_API_MAX_BODY_BYTES")
     connection_pool_size: int = Field(10, ge=1, validation_alias="KUZU_CONNECTION_POOL_SIZE")
+    # HTTP limits uvicorn lacks (core/http_protocol.py), and its connection cap.
+    header_timeout_s: float = Field(5.0, gt=0, validation_alias="GRAPH_API_HEADER_TIMEOUT")
+    max_header_bytes: int = Field(64 * 1024, ge=1024, validation_alias="GRAPH_API_MAX_HEADER_BYTES")
+    max_connections: int = Field(2048, ge=16, validation_alias="GRAPH_API_MAX_CONNECTIONS")
 
     # Admission control: beyond these, answer 503 + Retry-After at once.
     max_concurrent_queries: int = Field(16, ge=1, validation_alias="GRAPH_API_MAX_CONCURRENT_QUERIES")

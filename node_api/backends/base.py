@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import pyarrow as pa
 
@@ -114,10 +114,28 @@ class BackendStats:
     waiting_requests: int
 
 
+class DatabaseListener(Protocol):
+    """Another part of the node that keeps files in a graph's directory (staging) and must let go of
+    them while the backend deletes or replaces the graph. Called on a worker thread."""
+
+    def before_replace(self, graph_id: str) -> None: ...
+
+    def after_replace(self, graph_id: str) -> None: ...
+
+    def before_delete(self, graph_id: str) -> None: ...
+
+
 class GraphBackend(abc.ABC):
     kind: str
     capabilities: Capabilities
     engine_version: str
+
+    @property
+    def listeners(self) -> list[DatabaseListener]:
+        return self.__dict__.setdefault("_listeners", [])
+
+    def add_listener(self, listener: DatabaseListener) -> None:
+        self.listeners.append(listener)
 
     # ---- lifecycle of the backend itself
     @abc.abstractmethod

@@ -67,7 +67,13 @@ async def write_backup(backend: Neo4jBackend, record: GraphRecord, destination: 
         **counts,
     }
     await asyncio.to_thread((destination / "manifest.json").write_text, json.dumps(manifest, indent=2))
-    return manifest
+    # Facts for the operations module's archive manifest (node_api/core/backup/service.py): what its
+    # restore checks (engine, version; `portable`: any server version may replay these files) and
+    # reports. The archive has its own "format"; this directory's is kept as data_format.
+    facts = {k: v for k, v in manifest.items() if k != "format"}
+    return {**facts, "data_format": FORMAT, "engine": backend.kind, "engine_version": backend.engine_version,
+            "portable": True, "node_count": counts["nodes"], "rel_count": counts["relationships"],
+            "consistency": "read-transaction"}
 
 
 def _encode(props: dict[str, Any]) -> dict[str, Any]:

@@ -25,6 +25,9 @@ class DdlPlan:
     statements: list[str] = field(default_factory=list)  # the input, kept for replay
 
 
+_MULTIPLICITIES = {"ONE_ONE", "ONE_MANY", "MANY_ONE", "MANY_MANY"}
+
+
 def quote(name: str) -> str:
     """A label, type or property name as a Cypher identifier (backticks, doubled inside)."""
     return "`" + name.replace("`", "``") + "`"
@@ -82,12 +85,13 @@ def _table(tokens: list[Token], statement: str) -> TableInfo:
         open_at = next(j for j, t in enumerate(tokens) if t.text == "(")
     except StopIteration:
         raise InvalidSchema(f"{name}: column list expected", statement=statement[:500]) from None
-    items, depth, current = [], 0, []
+    items, depth, current, closed = [], 0, [], False
     for token in tokens[open_at + 1 :]:
         if token.text == "(":
             depth += 1
         elif token.text == ")":
             if depth == 0:
+                closed = True
                 break
             depth -= 1
         if token.text == "," and depth == 0:
@@ -96,25 +100,35 @@ def _table(tokens: list[Token], statement: str) -> TableInfo:
         else:
             current.append(token)
     items.append(current)
+    if not closed:  # what Kuzu's parser refuses is refused here too, not half-applied
+        raise InvalidSchema(f"{name}: the column list is not closed", statement=statement[:500])
     props: list[PropertyInfo] = []
     pk: str | None = None
     froms: list[str] = []
     tos: list[str] = []
     for item in (it for it in items if it):
         head = item[0].upper
-        if head == "PRIMARY" and len(item) >= 4:
+        if head == "PRIMARY":
+            if len(item) != 5 or item[1].upper != "KEY" or item[2].text != "(" or item[4].text != ")":
+                raise InvalidSchema(f"{name}: PRIMARY KEY(<column>) expected", statement=statement[:500])
             pk = item[3].text.strip("`")
         elif head == "FROM" and kind == "rel" and len(item) >= 4 and item[2].upper == "TO":
             froms.append(item[1].text.strip("`"))
             tos.append(item[3].text.strip("`"))
+        elif kind == "rel" and len(item) == 1 and head in _MULTIPLICITIES:
+            continue
         else:
             col = item[0].text.strip("`")
+            if len(item) < 2 or item[0].kind not in ("word", "quoted") or item[1].kind not in ("word", "quoted"):
+                raise InvalidSchema(f"{name}: column {col!r} needs a name and a type", statement=statement[:500])
             is_pk = any(t.upper == "PRIMARY" for t in item[1:])
             props.append(PropertyInfo(col, _type_text([t for t in item[1:] if t.upper not in ("PRIMARY", "KEY")]),
                                       is_pk))
             if is_pk:
                 pk = col
     if pk is not None:
+        if pk not in {p.name for p in props}:
+            raise InvalidSchema(f"{name}: the primary key {pk} is not one of its columns", statement=statement[:500])
         props = [PropertyInfo(p.name, p.type, p.name == pk) for p in props]
     if kind == "rel" and not froms:
         raise InvalidSchema(f"rel table {name} needs FROM <table> TO <table>", statement=statement[:500])

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import asdict
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from node_api.backends.base import GraphSchema
+if TYPE_CHECKING:  # the client imports these wire models: no engine modules at run time
+    from node_api.backends.base import GraphSchema
 
 
 class PropertyModel(BaseModel):

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel
 
-from node_api.core.tasks import Task
+if TYPE_CHECKING:  # the client imports these wire models: no engine modules at run time
+    from node_api.core.tasks import Task
 
 
 class TaskModel(BaseModel):

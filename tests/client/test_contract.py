@@ -49,7 +49,9 @@ def test_client_models_match_the_answers(openapi: dict[str, Any]) -> None:
     checked = 0
     for (method, path), endpoints in client_endpoints().items():
         answers = []  # the fields of each JSON answer the route declares (200 and 202 for ingest)
-        for response in openapi["paths"][path][method.lower()].get("responses", {}).values():
+        for status, response in openapi["paths"][path][method.lower()].get("responses", {}).items():
+            if not status.startswith("2"):
+                continue  # the error body is documented on every route
             schema = response.get("content", {}).get("application/json", {}).get("schema")
             if schema and (fields := set(_schema(openapi, schema).get("properties", {}))):
                 answers.append(fields)

@@ -94,8 +94,6 @@ def test_the_node_serves_the_document_that_was_fuzzed(fuzz_node: LiveNode) -> No
     assert httpx.get(f"{fuzz_node.url}/openapi.json").json() == _openapi()
 
 
-@pytest.mark.xfail(strict=False, reason="bug (node API): OpenAPI documents FastAPI's default 422 body "
-                   "(HTTPValidationError) but the node answers {error: {code: validation_error}}")
 def test_documented_validation_error_matches_the_real_one(fuzz_node: LiveNode) -> None:
     document = httpx.get(f"{fuzz_node.url}/openapi.json").json()
     documented = document["paths"]["/databases"]["post"]["responses"]["422"]["content"]["application/json"]["schema"]

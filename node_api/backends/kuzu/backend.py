@@ -6,7 +6,7 @@ import asyncio
 import re
 import shutil
 import time
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager, suppress
 from datetime import UTC, datetime
 from pathlib import Path
@@ -38,8 +38,10 @@ from node_api.backends.errors import (
     Overloaded,
 )
 from node_api.backends.kuzu.catalog import GRAPH_FILE, Catalog, GraphMeta
+from node_api.backends.kuzu.copy import copy_arrow
 from node_api.backends.kuzu.errors import translate
 from node_api.backends.kuzu.pool import OpenDatabase
+from node_api.backends.kuzu.rebuild import Loads, rebuild
 from node_api.backends.kuzu.runner import EngineRunner
 from node_api.backends.values import kuzu_row
 from node_api.core.memory import release_free_memory
@@ -47,7 +49,6 @@ from node_api.security.cypher_guard import KUZU_DIALECT, CypherGuard
 from node_api.security.paths import validate_graph_id, validate_identifier
 from node_api.settings import NodeSettings
 
-_COPIED = re.compile(r"(\d+) tuples have been copied")
 _REAPER_INTERVAL_S = 5.0
 _STRUCTURED = re.compile(r"NODE|REL|STRUCT|MAP|UNION|ANY")
 
@@ -130,7 +131,9 @@ class KuzuBackend(GraphBackend):
     async def database_count(self) -> int:
         return len(self._metas) + len(self._busy - self._metas.keys())
 
-    async def create_database(self, graph_id: str, schema_type: str, ddl: Sequence[str]) -> DatabaseInfo:
+    @asynccontextmanager
+    async def reserve(self, graph_id: str) -> AsyncIterator[None]:
+        """Holds a new graph_id against the node's capacity while it is built (create, restore)."""
         validate_graph_id(graph_id)
         async with self._create_lock:
             if graph_id in self._metas or graph_id in self._busy:
@@ -143,28 +146,61 @@ class KuzuBackend(GraphBackend):
                 )
             self._busy.add(graph_id)
         try:
+            yield
+        finally:
+            self._busy.discard(graph_id)
+
+    async def publish_database(self, graph_id: str, build_dir: Path, meta: GraphMeta) -> None:
+        """Makes a finished build visible as a new graph (inside `reserve`)."""
+        await self.runner.run(lambda: Catalog.write_meta(build_dir, meta))
+        await self.runner.run(lambda: self.catalog.publish(build_dir, graph_id))
+        self._metas[graph_id] = meta
+
+    async def replace_database(self, graph_id: str, build_dir: Path, meta: GraphMeta) -> None:
+        """Swaps a finished build in for a live graph (restore, rebuild): in-flight work finishes,
+        the handle closes, listeners (staging) let go of the directory, the engine files are renamed
+        into place and the graph's other data is carried across."""
+        async with self._lock(graph_id):
+            self._meta(graph_id)  # DatabaseBusy / DatabaseNotFound if it changed meanwhile
+            self._busy.add(graph_id)
+            try:
+                await self._close_handle(graph_id, interrupt=False)
+                await self.runner.run(lambda: Catalog.write_meta(build_dir, meta))
+                for listener in self.listeners:
+                    await self.runner.run(lambda listener=listener: listener.before_replace(graph_id))
+                try:
+                    await self.runner.run(lambda: self.catalog.swap_in(build_dir, graph_id))
+                    self._metas[graph_id] = meta
+                finally:
+                    for listener in self.listeners:
+                        await self.runner.run(lambda listener=listener: listener.after_replace(graph_id))
+            finally:
+                self._busy.discard(graph_id)
+
+    def new_database(self, path: Path) -> kuzu.Database:
+        """A Database with the node's engine settings, for paths nothing serves (builds, checks)."""
+        return kuzu.Database(
+            str(path),
+            buffer_pool_size=self.settings.memory_per_db_mb << 20,  # a hard cap: Kuzu does not spill
+            max_num_threads=self.settings.threads_per_db,
+            max_db_size=self.settings.max_db_size_gb << 30,  # address space reserved per Database
+        )
+
+    async def create_database(self, graph_id: str, schema_type: str, ddl: Sequence[str]) -> DatabaseInfo:
+        async with self.reserve(graph_id):
             meta = GraphMeta(graph_id, schema_type, Catalog.now(), self.kind, self.engine_version)
             build_dir = await self.runner.run(lambda: self.catalog.new_build_dir(graph_id))
             try:
                 await self.runner.run(lambda: self._build(build_dir, ddl))
-                await self.runner.run(lambda: Catalog.write_meta(build_dir, meta))
-                await self.runner.run(lambda: self.catalog.publish(build_dir, graph_id))
+                await self.publish_database(graph_id, build_dir, meta)
             except BaseException:
                 await self.runner.run(lambda: shutil.rmtree(build_dir, ignore_errors=True))
                 raise
-            self._metas[graph_id] = meta
             return self._info(meta, None)
-        finally:
-            self._busy.discard(graph_id)
 
     def _build(self, directory: Path, ddl: Sequence[str]) -> None:
-        """Creates a fresh database file and applies the DDL in one transaction (all or nothing)."""
-        database = kuzu.Database(
-            str(directory / GRAPH_FILE),
-            buffer_pool_size=self.settings.memory_per_db_mb << 20,
-            max_num_threads=self.settings.threads_per_db,
-            max_db_size=self.settings.max_db_size_gb << 30,
-        )
+        """Creates a fresh database file and applies the DDL (all or nothing: a failure discards it)."""
+        database = self.new_database(directory / GRAPH_FILE)
         try:
             conn = kuzu.Connection(database)
             try:
@@ -185,6 +221,8 @@ class KuzuBackend(GraphBackend):
             self._busy.add(graph_id)
             try:
                 await self._close_handle(graph_id, interrupt=True)
+                for listener in self.listeners:
+                    await self.runner.run(lambda listener=listener: listener.before_delete(graph_id))
                 await self.runner.run(lambda: self.catalog.remove(graph_id))
                 self._metas.pop(graph_id, None)
             finally:
@@ -338,22 +376,9 @@ class KuzuBackend(GraphBackend):
     async def bulk_load(self, graph_id: str, table_name: str, data: pa.Table, *, ignore_errors: bool) -> BulkLoadResult:
         validate_identifier(table_name, "table name")
         async with self._connection(graph_id, StatementKind.WRITE) as (_h, conn):
-            options = " (ignore_errors=true)" if ignore_errors else ""
-
-            def _copy() -> tuple[int, list[str]]:
-                result = conn.execute(f"COPY {table_name} FROM $data{options}", {"data": data})
-                messages = [str(row[0]) for row in result.get_all()]
-                result.close()
-                loaded = next((int(m.group(1)) for m in map(_COPIED.search, messages) if m), 0)
-                warnings: list[str] = []
-                if ignore_errors and loaded < data.num_rows:
-                    warn = conn.execute("CALL show_warnings() RETURN message LIMIT 100")
-                    warnings = [str(r[0]) for r in warn.get_all()]
-                    warn.close()
-                return loaded, warnings
-
             try:
-                loaded, warnings = await self.runner.run(_copy)
+                loaded, warnings = await self.runner.run(
+                    lambda: copy_arrow(conn, table_name, data, ignore_errors=ignore_errors))
             except Exception as exc:  # noqa: BLE001
                 raise translate(exc) from None
             return BulkLoadResult(data.num_rows, loaded, data.num_rows - loaded, warnings)
@@ -373,6 +398,14 @@ class KuzuBackend(GraphBackend):
         size = await self.runner.run(lambda: Catalog.size_bytes(self.catalog.graph_dir(graph_id)))
         return DatabaseStats(graph_id, size, node_count, rel_count,
                              datetime.fromtimestamp(last_write, UTC) if last_write else None)
+
+    async def rebuild_database(
+        self, graph_id: str, loads: Loads, *, ignore_errors: bool,
+        on_loaded: Callable[[str, int], None] | None = None,
+    ) -> list[tuple[int, list[str]]]:
+        """Rebuilds graph_id from its own schema and `loads` (table name, Arrow producer), in order;
+        returns (rows loaded, warnings) per table. The live graph stays until the new one is complete."""
+        return await rebuild(self, graph_id, loads, ignore_errors=ignore_errors, on_loaded=on_loaded)
 
     async def backup(self, graph_id: str, destination_dir: Path) -> dict[str, Any]:
         from node_api.backends.kuzu import backup

@@ -29,15 +29,14 @@ from typing import TYPE_CHECKING, Any
 import kuzu
 
 from node_api.backends.base import DatabaseInfo, GraphSchema, StatementKind
-from node_api.backends.errors import CapacityExceeded, DatabaseBusy, DatabaseExists, Overloaded
-from node_api.backends.kuzu.catalog import GRAPH_FILE, Catalog, GraphMeta
+from node_api.backends.errors import DatabaseBusy, Overloaded
+from node_api.backends.kuzu.catalog import GRAPH_FILE, WAL_FILE, Catalog, GraphMeta
 from node_api.core.backup.archive import MANIFEST_NAME
 from node_api.core.backup.errors import BackupCorrupt, IncompatibleBackup
 
 if TYPE_CHECKING:
     from node_api.backends.kuzu.backend import KuzuBackend
 
-WAL_FILE = GRAPH_FILE + ".wal"
 STORAGE_VERSION = int(kuzu.Database.get_storage_version())
 _RETRY_FOR_S = 600.0  # a backup task waits this long for a busy or closing database
 
@@ -66,18 +65,12 @@ def _copy_files(source: Path, destination: Path) -> float:
     return round((time.perf_counter() - started) * 1000, 1)
 
 
-def _open(backend: KuzuBackend, path: Path) -> kuzu.Database:
-    settings = backend.settings
-    return kuzu.Database(str(path), buffer_pool_size=settings.memory_per_db_mb << 20,
-                         max_num_threads=settings.threads_per_db, max_db_size=settings.max_db_size_gb << 30)
-
-
 def _describe(backend: KuzuBackend, directory: Path) -> dict[str, Any]:
     """Schema and row counts of a copy in a directory nothing serves. Closing the copy checkpoints
     it, so the WAL taken along is folded into the data file: the archive holds one file."""
     from node_api.backends.kuzu.backend import _read_schema
 
-    database = _open(backend, directory / GRAPH_FILE)
+    database = backend.new_database(directory / GRAPH_FILE)
     try:
         conn = kuzu.Connection(database)
         try:
@@ -155,7 +148,7 @@ def _verify(backend: KuzuBackend, build_dir: Path, manifest: dict[str, Any]) -> 
     from node_api.backends.kuzu.backend import _read_schema
 
     try:
-        database = _open(backend, build_dir / GRAPH_FILE)
+        database = backend.new_database(build_dir / GRAPH_FILE)
     except RuntimeError as exc:
         raise BackupCorrupt(f"the restored database does not open: {exc}") from None
     try:
@@ -177,11 +170,16 @@ def _verify(backend: KuzuBackend, build_dir: Path, manifest: dict[str, Any]) -> 
 
 async def restore(backend: KuzuBackend, graph_id: str, source: Path, *, schema_type: str) -> DatabaseInfo:
     """Builds graph_id from the files in source beside the live database, verifies it, then swaps
-    it in with the live handle closed. Any failure before the swap leaves the live database as it was."""
+    it in (an existing graph) or publishes it (a new one). Any failure before that leaves the live
+    database as it was; a new graph_id is held against the node's capacity from the start."""
     manifest = json.loads((source / MANIFEST_NAME).read_text())
     check_compatible(manifest)
-    build_dir = await backend.runner.run(lambda: backend.catalog.new_build_dir(graph_id))
-    try:
+    meta = GraphMeta(graph_id, schema_type or str(manifest.get("schema_type", "custom")), Catalog.now(),
+                     backend.kind, backend.engine_version)
+
+    async def build() -> Path:
+        build_dir = await backend.runner.run(lambda: backend.catalog.new_build_dir(graph_id))
+
         def _prepare() -> None:
             for name in (GRAPH_FILE, WAL_FILE):
                 if (source / name).exists():
@@ -190,40 +188,24 @@ async def restore(backend: KuzuBackend, graph_id: str, source: Path, *, schema_t
                 raise BackupCorrupt("the backup holds no database file")
             _verify(backend, build_dir, manifest)
 
-        await backend.runner.run(_prepare)
-        meta = GraphMeta(graph_id, schema_type or str(manifest.get("schema_type", "custom")), Catalog.now(),
-                         backend.kind, backend.engine_version)
-        await backend.runner.run(lambda: Catalog.write_meta(build_dir, meta))
-        if graph_id in backend._metas:
-            await _swap(backend, graph_id, build_dir, meta)
-        else:
-            await _publish(backend, graph_id, build_dir, meta)
-    except BaseException:
-        await backend.runner.run(lambda: shutil.rmtree(build_dir, ignore_errors=True))
-        raise
-    return backend._info(meta, None)
-
-
-async def _swap(backend: KuzuBackend, graph_id: str, build_dir: Path, meta: GraphMeta) -> None:
-    async with backend._lock(graph_id):
-        backend._meta(graph_id)  # DatabaseBusy / DatabaseNotFound if it changed meanwhile
-        backend._busy.add(graph_id)
         try:
-            await backend._close_handle(graph_id, interrupt=False)  # in-flight work finishes first
-            await backend.runner.run(lambda: backend.catalog.swap_in(build_dir, graph_id))
-            backend._metas[graph_id] = meta
+            await backend.runner.run(_prepare)
+        except BaseException:
+            await backend.runner.run(lambda: shutil.rmtree(build_dir, ignore_errors=True))
+            raise
+        return build_dir
+
+    if graph_id in backend._metas:
+        build_dir = await build()
+        try:
+            await backend.replace_database(graph_id, build_dir, meta)
         finally:
-            backend._busy.discard(graph_id)
-
-
-async def _publish(backend: KuzuBackend, graph_id: str, build_dir: Path, meta: GraphMeta) -> None:
-    async with backend._create_lock:
-        if graph_id in backend._metas or graph_id in backend._busy:
-            raise DatabaseExists(f"database {graph_id} was created meanwhile", graph_id=graph_id)
-        if await backend.database_count() >= backend.settings.max_databases:
-            raise CapacityExceeded(
-                f"this node holds its maximum of {backend.settings.max_databases} databases",
-                max_databases=backend.settings.max_databases,
-            )
-        await backend.runner.run(lambda: backend.catalog.publish(build_dir, graph_id))
-        backend._metas[graph_id] = meta
+            await backend.runner.run(lambda: shutil.rmtree(build_dir, ignore_errors=True))
+    else:
+        async with backend.reserve(graph_id):
+            build_dir = await build()
+            try:
+                await backend.publish_database(graph_id, build_dir, meta)
+            finally:
+                await backend.runner.run(lambda: shutil.rmtree(build_dir, ignore_errors=True))
+    return backend._info(meta, None)

@@ -23,6 +23,8 @@ from node_api.security.paths import graph_dir, validate_graph_id
 
 META_FILE = "meta.json"
 GRAPH_FILE = "graph.kuzu"
+WAL_FILE = "graph.kuzu.wal"
+ENGINE_FILES = frozenset({META_FILE, GRAPH_FILE, WAL_FILE})
 
 
 @dataclass(frozen=True)
@@ -105,12 +107,28 @@ class Catalog:
         os.rename(build_dir, target)  # atomic; raises if target exists and is not empty
 
     def swap_in(self, build_dir: Path, graph_id: str) -> None:
-        """Replaces an existing graph directory with a finished build (restore, rebuild)."""
+        """Replaces an existing graph directory with a finished build (restore, rebuild).
+
+        Only the engine's files are replaced: whatever else lives in the graph's directory (the
+        node's staging data) is carried into the build first, and put back if the swap fails."""
         target = self.graph_dir(graph_id)
-        old = self.trash / f"{graph_id}-{uuid.uuid4().hex[:8]}"
+        carried: list[str] = []
         if target.exists():
-            os.rename(target, old)
-        os.rename(build_dir, target)
+            for entry in target.iterdir():
+                if entry.name not in ENGINE_FILES and not (build_dir / entry.name).exists():
+                    os.rename(entry, build_dir / entry.name)
+                    carried.append(entry.name)
+        old = self.trash / f"{graph_id}-{uuid.uuid4().hex[:8]}"
+        try:
+            if target.exists():
+                os.rename(target, old)
+            os.rename(build_dir, target)
+        except BaseException:
+            if old.exists() and not target.exists():
+                os.rename(old, target)
+            for name in carried:
+                os.rename(build_dir / name, target / name)
+            raise
         shutil.rmtree(old, ignore_errors=True)
 
     def remove(self, graph_id: str) -> None:

@@ -97,8 +97,9 @@ class BackupService:
             ctx.report(progress=1, message="copying the database")
             facts = await self.node.backend.backup(location.graph_id, data_dir)
             copied_s = time.perf_counter() - started
-            manifest = {"format": FORMAT, "backup_id": location.backup_id,
-                        "created_at": datetime.now(UTC).isoformat(), **facts, "graph_id": location.graph_id}
+            # The backend's facts never override the archive's own envelope (format, id, graph).
+            manifest = {**facts, "format": FORMAT, "backup_id": location.backup_id,
+                        "created_at": datetime.now(UTC).isoformat(), "graph_id": location.graph_id}
             manifest["files"] = await asyncio.to_thread(file_entries, data_dir)
             total = max(1, sum(f["size"] for f in manifest["files"]))
             ctx.report(progress=20, message="compressing")
@@ -152,7 +153,10 @@ class BackupService:
                 raise DatabaseExists(f"database {target} exists; a backup of {graph_id} may only be restored "
                                      f"into {graph_id} itself or into a new database", graph_id=target)
         expected = await asyncio.to_thread(self.store.read_sidecar, location)
-        if (expected.get("engine"), expected.get("engine_version")) != (backend.kind, backend.engine_version):
+        # A backend whose backups are engine files needs the same engine version; one that writes a
+        # portable format (Neo4j: JSON lines, replayed through Cypher) says so with `portable`.
+        same_version = expected.get("engine_version") == backend.engine_version or expected.get("portable") is True
+        if expected.get("engine") != backend.kind or not same_version:
             raise IncompatibleBackup(
                 f"this backup was written by {expected.get('engine')} {expected.get('engine_version')}; this node "
                 f"runs {backend.kind} {backend.engine_version}, which cannot open its files. Restore it on a "

@@ -315,6 +315,17 @@ class StagingManager:
         with self._lock:
             self._paused.discard(graph_id)
 
+    # The backend's DatabaseListener: let go of a graph's staging database while its directory is
+    # replaced (rebuild, restore: the staging data is carried across) or deleted.
+    def before_replace(self, graph_id: str) -> None:
+        self.close_graph(graph_id, pause=True)
+
+    def after_replace(self, graph_id: str) -> None:
+        self.resume_graph(graph_id)
+
+    def before_delete(self, graph_id: str) -> None:
+        self.close_graph(graph_id)
+
     def close(self) -> None:
         with self._lock:
             databases, self._databases = list(self._databases.values()), {}

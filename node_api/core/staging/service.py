@@ -132,6 +132,7 @@ async def staging_service(app: FastAPI, node: NodeState) -> AsyncIterator[Stagin
     )
     await tasks.start()
     service = StagingService(settings, manager, tasks, node.backend)
+    node.backend.add_listener(manager)
     node.services[SERVICE_NAME] = service
     node.services[TASKS_SERVICE_NAME] = tasks  # the node's one task registry (backup/restore use it too)
     try:

@@ -1,0 +1,85 @@
+"""uvicorn's httptools protocol with two limits it lacks: header size and header time.
+
+A client may not take longer than `header_timeout_s` to send a request's headers (slowloris), nor
+send more than `max_header_bytes` before its headers are complete. uvicorn's own timeout_keep_alive
+only runs between requests, and httptools has no size limit (a 2 MB header block was read and
+served). Past either limit the connection gets a short error answer and is closed. The request
+body is not limited here: the BodyLimit middleware does that.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+
+from node_api.core.jsonenc import dumps
+
+
+def _answer(status: int, reason: str, code: str, message: str) -> bytes:
+    body = dumps({"error": {"code": code, "message": message, "details": {}}, "request_id": None})
+    head = (f"HTTP/1.1 {status} {reason}\r\ncontent-type: application/json\r\nconnection: close\r\n"
+            f"content-length: {len(body)}\r\n\r\n")
+    return head.encode("ascii") + body
+
+
+class GuardedHttpToolsProtocol(HttpToolsProtocol):
+    header_timeout_s: float = 5.0
+    max_header_bytes: int = 64 * 1024
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._in_headers = True
+        self._header_bytes = 0
+        self._header_timer: asyncio.TimerHandle | None = None
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        self._await_headers()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._stop_timer()
+        super().connection_lost(exc)
+
+    def _await_headers(self) -> None:
+        self._in_headers = True
+        self._header_bytes = 0
+        self._stop_timer()
+        self._header_timer = self.loop.call_later(self.header_timeout_s, self._headers_too_slow)
+
+    def _stop_timer(self) -> None:
+        if self._header_timer is not None:
+            self._header_timer.cancel()
+            self._header_timer = None
+
+    def _refuse(self, answer: bytes) -> None:
+        self._stop_timer()
+        if not self.transport.is_closing():
+            self.transport.write(answer)
+            self.transport.close()
+
+    def _headers_too_slow(self) -> None:
+        self._header_timer = None
+        if self._in_headers:
+            self._refuse(_answer(408, "Request Timeout", "header_timeout",
+                                 f"request headers not received within {self.header_timeout_s:g}s"))
+
+    def data_received(self, data: bytes) -> None:
+        if self._in_headers:
+            self._header_bytes += len(data)
+            if self._header_bytes > self.max_header_bytes:
+                self._refuse(_answer(431, "Request Header Fields Too Large", "headers_too_large",
+                                     f"request headers are larger than {self.max_header_bytes} bytes"))
+                return
+        super().data_received(data)
+
+    def on_message_begin(self) -> None:
+        super().on_message_begin()
+        if not self._in_headers:  # a new request on a kept-alive connection: its headers are timed too
+            self._await_headers()
+
+    def on_headers_complete(self) -> None:
+        self._in_headers = False
+        self._stop_timer()
+        super().on_headers_complete()
