@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pyarrow as pa
 import pyarrow.parquet as pq
-
 from operations.helpers import backup, restore
+
 from staging.helpers import create_graph, stage
 
 
