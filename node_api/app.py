@@ -13,6 +13,7 @@ from node_api.cluster.wiring import cluster_membership, select_key_provider
 from node_api.core.admission import AdmissionController
 from node_api.core.logs import get_logger
 from node_api.core.middleware import BodyLimit, RequestContext
+from node_api.core.shedding import LoadShedding
 from node_api.core.operations import install_operations, operations_service
 from node_api.core.staging.wiring import install_staging, staging_service
 from node_api.errors import install_error_handlers
@@ -78,6 +79,7 @@ def create_app(
     )
     install_error_handlers(app)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(LoadShedding)  # outside BodyLimit: a refused query is not even read
     metrics = install_operations(app)  # backup/restore, schema, metrics routers; per-app registry
     app.add_middleware(RequestContext, on_complete=metrics.observe_request)
     install_staging(app)  # staging tables, ingestion, S3 copy and task routers; their error mapping

@@ -5,7 +5,8 @@ from __future__ import annotations
 import asyncio
 import time
 
-from tests.node_api.conftest import PERSON_DDL, SLOW_QUERY, create_db, cypher, node_client
+from tests.node_api.conftest import PERSON_DDL, SLOW_QUERY, node_client
+from tests.support.node import create_db, cypher
 
 
 async def _slow(client, graph_id="g", query_timeout=3.0):
@@ -68,3 +69,21 @@ async def test_memory_high_water_rejects_and_readiness_fails(settings_factory):
         status = await client.get("/status")
         assert status.status_code == 503 and status.json()["status"] == "overloaded"
         assert (await client.get("/status/live")).status_code == 200
+
+
+async def test_saturated_node_sheds_queries_before_reading_them(settings_factory):
+    """At capacity a query is refused at the edge: not parsed, validated or authenticated first."""
+    settings = settings_factory(max_concurrent_queries=1, max_queued_queries=0, retry_after_s=3)
+    async with node_client(settings) as client:
+        await create_db(client, "g", ddl=PERSON_DDL)
+        running = asyncio.create_task(_slow(client, query_timeout=2))
+        await asyncio.sleep(0.3)
+        garbage = await client.post("/databases/g/query", content=b"{not json",
+                                    headers={"content-type": "application/json"})
+        assert garbage.status_code == 503 and garbage.headers["Retry-After"] == "3"
+        assert garbage.json()["error"]["code"] == "overloaded"
+        # other routes are not shed: the node still answers what costs it nothing
+        assert (await client.get("/databases")).status_code == 200
+        await running
+        assert (await client.post("/databases/g/query", content=b"{not json",
+                                  headers={"content-type": "application/json"})).status_code == 400
