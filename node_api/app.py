@@ -13,8 +13,8 @@ from node_api.cluster.wiring import cluster_membership, select_key_provider
 from node_api.core.admission import AdmissionController
 from node_api.core.logs import get_logger
 from node_api.core.middleware import BodyLimit, RequestContext
-from node_api.core.shedding import LoadShedding
 from node_api.core.operations import install_operations, operations_service
+from node_api.core.shedding import LoadShedding
 from node_api.core.staging.wiring import install_staging, staging_service
 from node_api.errors import install_error_handlers
 from node_api.models.errors import ERROR_RESPONSES

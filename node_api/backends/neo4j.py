@@ -434,13 +434,19 @@ class Neo4jBackend(GraphBackend):
             db, read, "CALL db.relationshipTypes() YIELD relationshipType RETURN relationshipType", {}, 30.0)]
         node_tables = [t for t in record.tables.values() if t.kind == "node"]
         rel_tables = [t for t in record.tables.values() if t.kind == "rel"]
-        # Labels and types created by queries, not DDL: properties from a sample of 100 entities.
+        # Labels and types created by queries, not DDL: properties from a sample of 100 entities. One
+        # no entity carries is no table (ArcadeDB keeps a type after its last node is deleted, e.g.
+        # the tables of a graph restored from a backup that did not have them).
         for label in sorted(set(labels) - record.tables.keys() - _SYSTEM_LABELS):
+            if not await self._run(db, read, f"MATCH (n:{q(label)}) RETURN 1 LIMIT 1", {}, 30.0):
+                continue
             keys = await self._run(db, read, f"MATCH (n:{q(label)}) WITH n LIMIT 100 UNWIND keys(n) AS k "
                                              "RETURN DISTINCT k ORDER BY k", {}, 30.0)
             node_tables.append(TableInfo(label, "node", [PropertyInfo(str(k[0]), "ANY") for k in keys],
                                          comment="discovered (no DDL)"))
         for rel_type in sorted(set(types) - record.tables.keys()):
+            if not await self._run(db, read, f"MATCH ()-[r:{q(rel_type)}]->() RETURN 1 LIMIT 1", {}, 30.0):
+                continue
             keys = await self._run(db, read, f"MATCH ()-[r:{q(rel_type)}]->() WITH r LIMIT 100 UNWIND keys(r) AS k "
                                              "RETURN DISTINCT k ORDER BY k", {}, 30.0)
             ends = await self._run(db, read, f"MATCH (a)-[r:{q(rel_type)}]->(b) WITH a, b LIMIT 100 "

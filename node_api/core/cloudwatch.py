@@ -24,9 +24,10 @@ from typing import TYPE_CHECKING, Any
 import boto3
 import structlog
 from botocore.exceptions import BotoCoreError, ClientError
-from pydantic import AliasChoices, Field
+from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from node_api.core.aws_settings import DEFAULT_REGION, AwsRegion, CloudWatchEndpointUrl
 from node_api.core.metrics import NodeMetrics, NodeSnapshot, take_snapshot
 
 if TYPE_CHECKING:
@@ -43,10 +44,8 @@ class CloudWatchSettings(BaseSettings):
     enabled: bool = Field(False, validation_alias="GRAPH_API_CLOUDWATCH_ENABLED")
     namespace: str | None = Field(None, validation_alias="GRAPH_API_CLOUDWATCH_NAMESPACE")
     interval_s: float = Field(60.0, ge=1, validation_alias="GRAPH_API_CLOUDWATCH_INTERVAL")
-    endpoint_url: str | None = Field(
-        None, validation_alias=AliasChoices("AWS_ENDPOINT_URL_CLOUDWATCH", "AWS_ENDPOINT_URL")
-    )
-    region: str = Field("us-east-1", validation_alias=AliasChoices("AWS_DEFAULT_REGION", "AWS_REGION"))
+    endpoint_url: CloudWatchEndpointUrl = None
+    region: AwsRegion = DEFAULT_REGION
 
 
 def _distribution(latencies_ms: list[float]) -> list[tuple[list[float], list[float]]]:

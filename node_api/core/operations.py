@@ -16,7 +16,6 @@ from contextlib import asynccontextmanager, suppress
 from typing import Annotated
 
 from fastapi import Depends, FastAPI, Request
-from starlette.responses import Response
 
 from node_api.core.backup.errors import BackupError
 from node_api.core.backup.service import SERVICE_NAME, BackupService
@@ -24,8 +23,7 @@ from node_api.core.backup.settings import BackupSettings
 from node_api.core.cloudwatch import CloudWatchPublisher, CloudWatchSettings
 from node_api.core.logs import get_logger
 from node_api.core.metrics import NodeMetrics
-from node_api.errors import error_response
-from node_api.security.auth import require_api_key
+from node_api.routers import install_feature
 from node_api.state import NodeState
 
 log = get_logger(__name__)
@@ -35,14 +33,7 @@ def install_operations(app: FastAPI) -> NodeMetrics:
     from node_api.routers import backup, metrics, schema
 
     app.state.metrics = node_metrics = NodeMetrics()
-    secured = [Depends(require_api_key)]
-    for module in (backup, schema, metrics):
-        app.include_router(module.router, dependencies=secured)
-
-    @app.exception_handler(BackupError)
-    async def _backup_error(request: Request, exc: BackupError) -> Response:
-        return error_response(request, exc.status_code, exc.code, exc.message, exc.details)
-
+    install_feature(app, (backup, schema, metrics), BackupError)
     return node_metrics
 
 

@@ -6,10 +6,10 @@ import asyncio
 import time
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack
-from typing import Any
+from typing import Annotated, Any
 
 import duckdb
-from fastapi import APIRouter, Request, status
+from fastapi import APIRouter, Depends, Request, status
 from starlette.responses import Response
 
 from node_api.backends import errors as be
@@ -37,6 +37,16 @@ from node_api.models.tables import (
 from node_api.security.paths import validate_identifier
 
 router = APIRouter(tags=["tables"])
+
+async def _staged_graph(graph_id: GraphIdDep, node: NodeDep) -> str:
+    """The graph exists (404 before anything is read) and its backend has staging tables (400)."""
+    await node.backend.database_info(graph_id)
+    if not node.backend.capabilities.staging_tables:
+        raise be.Unsupported(f"the {node.backend.kind} backend has no staging tables")
+    return graph_id
+
+
+StagedGraphDep = Annotated[str, Depends(_staged_graph)]
 
 
 def _status_by_code() -> dict[str, int]:
@@ -97,10 +107,9 @@ async def _finished(service: Any, task: Task, request: Request) -> Task | Respon
     summary="Create or replace a staging table from Parquet files (S3 glob)",
 )
 async def create_table(
-    graph_id: GraphIdDep, body: CreateTableRequest, request: Request, node: NodeDep, staging: StagingDep
+    graph_id: StagedGraphDep, body: CreateTableRequest, request: Request, node: NodeDep, staging: StagingDep
 ) -> Response:
     started = time.perf_counter()
-    await node.backend.database_info(graph_id)  # 404 for an unknown graph before anything is read
     task = staging.stage_table(
         graph_id, body.table_name, body.s3_pattern, credentials_of(body.s3_credentials)
     )
@@ -118,8 +127,7 @@ async def create_table(
 @router.get(
     "/databases/{graph_id}/tables", response_model=list[StagingTableModel], name="list_staging_tables"
 )
-async def list_tables(graph_id: GraphIdDep, node: NodeDep, staging: StagingDep) -> list[StagingTableModel]:
-    await node.backend.database_info(graph_id)
+async def list_tables(graph_id: StagedGraphDep, node: NodeDep, staging: StagingDep) -> list[StagingTableModel]:
     tables = await asyncio.to_thread(lambda: staging.manager.database(graph_id).list_tables())
     return [StagingTableModel(graph_id=graph_id, **t.__dict__) for t in tables]
 
@@ -128,10 +136,9 @@ async def list_tables(graph_id: GraphIdDep, node: NodeDep, staging: StagingDep) 
     "/databases/{graph_id}/tables/{table_name}", response_model=StagingTableModel, name="get_staging_table"
 )
 async def get_table(
-    graph_id: GraphIdDep, table_name: str, node: NodeDep, staging: StagingDep
+    graph_id: StagedGraphDep, table_name: str, node: NodeDep, staging: StagingDep
 ) -> StagingTableModel:
     validate_identifier(table_name, "table_name")
-    await node.backend.database_info(graph_id)
     table = await asyncio.to_thread(lambda: staging.manager.database(graph_id).describe(table_name))
     return StagingTableModel(graph_id=graph_id, **table.__dict__)
 
@@ -142,10 +149,9 @@ async def get_table(
     name="delete_staging_table",
 )
 async def delete_table(
-    graph_id: GraphIdDep, table_name: str, node: NodeDep, staging: StagingDep
+    graph_id: StagedGraphDep, table_name: str, node: NodeDep, staging: StagingDep
 ) -> DeleteTableResponse:
     validate_identifier(table_name, "table_name")
-    await node.backend.database_info(graph_id)
     await asyncio.to_thread(lambda: staging.manager.database(graph_id).drop_table(table_name))
     return DeleteTableResponse(message=f"Table {table_name} deleted successfully")
 
@@ -178,12 +184,11 @@ class _DuckDBResultStream(ResultStream):
     summary="Read-only SQL over this graph's staging tables (JSON, NDJSON or SSE by Accept)",
 )
 async def query_tables(
-    graph_id: GraphIdDep, body: StagingQueryRequest, request: Request, node: NodeDep, staging: StagingDep
+    graph_id: StagedGraphDep, body: StagingQueryRequest, request: Request, node: NodeDep, staging: StagingDep
 ) -> Response:
     started = time.perf_counter()
     settings = staging.settings
     timeout_s = min(body.timeout or settings.query_timeout_s, 300.0)
-    await node.backend.database_info(graph_id)
     media = negotiate(request.headers.get("accept"))
     db = await asyncio.to_thread(staging.manager.database, graph_id)
     query = db.tenant_query(body.sql, timeout_s)
@@ -225,7 +230,7 @@ async def query_tables(
     summary="Load a staging table into the graph table of the same name (or rebuild the graph)",
 )
 async def ingest_table(
-    graph_id: GraphIdDep,
+    graph_id: StagedGraphDep,
     table_name: str,
     body: IngestRequest,
     request: Request,
@@ -233,9 +238,6 @@ async def ingest_table(
     staging: StagingDep,
 ) -> Response:
     validate_identifier(table_name, "table_name")
-    await node.backend.database_info(graph_id)
-    if not node.backend.capabilities.staging_tables:
-        raise be.Unsupported(f"the {node.backend.kind} backend has no staging tables")
     task = staging.ingest(graph_id, table_name, ignore_errors=body.ignore_errors, rebuild=body.rebuild)
     if not body.wait:
         return accepted(request, task)

@@ -1,6 +1,8 @@
 """The backend contract suite: the same HTTP scenarios against every backend, through the FastAPI app
 (httpx.ASGITransport, lifespan run by hand). Neo4j runs against the session's ArcadeDB Bolt server
-(tests/neo4j/arcadedb_server.py), one server database per graph_id through the ArcadeDB admin hook."""
+(tests/neo4j/arcadedb_server.py), configured through settings alone, like a deployed node:
+NEO4J_URI / NEO4J_USERNAME / NEO4J_PASSWORD, and NEO4J_ADMIN_URL (ArcadeDB's HTTP API) so that each
+graph_id gets its own server database."""
 
 from __future__ import annotations
 
@@ -16,12 +18,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "neo4j"))
 
 import arcadedb_server  # noqa: E402
 from arcadedb_server import ROOT_PASSWORD, ArcadeDBServer  # noqa: E402
-from contract_api import Api  # noqa: E402
+from contract_api import API_KEY, Api  # noqa: E402
 
 from node_api import app as app_module  # noqa: E402
 from node_api.settings import NodeSettings  # noqa: E402
-
-API_KEY = "contract-test-key-" + "x" * 46
 
 
 @pytest.fixture(scope="session")
@@ -45,7 +45,8 @@ def _settings(kind: str, tmp_path: Path, server: ArcadeDBServer | None) -> NodeS
         "KUZU_CHUNK_SIZE": 100,
     }
     if server is not None:
-        values.update({"NEO4J_URI": server.bolt_uri, "NEO4J_USERNAME": "root", "NEO4J_PASSWORD": ROOT_PASSWORD})
+        values.update({"NEO4J_URI": server.bolt_uri, "NEO4J_USERNAME": "root", "NEO4J_PASSWORD": ROOT_PASSWORD,
+                       "NEO4J_ADMIN_URL": server.http_url})
     return NodeSettings(**values)  # type: ignore[arg-type]
 
 
@@ -54,20 +55,19 @@ async def api(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytes
               ) -> AsyncIterator[Api]:
     kind = request.param
     server = request.getfixturevalue("bolt_server") if kind == "neo4j" else None
-    settings = _settings(kind, tmp_path, server)
-    if server is not None:
-        from node_api.backends.neo4j import Neo4jBackend
-        from node_api.backends.neo4j_admin import ArcadeDBHttpAdmin
-
-        # Settings have no admin URL yet (docs/neo4j-backend.md): the multi-database hook is injected.
-        monkeypatch.setattr(app_module, "create_backend", lambda s: Neo4jBackend(
-            s, admin=ArcadeDBHttpAdmin(server.http_url, "root", ROOT_PASSWORD)))
-    app = app_module.create_app(settings)
+    # Staging reads local Parquet through file:// under this root only (docs/ingestion.md); backups
+    # stay local (no bucket).
+    staging_root = tmp_path / "staging-root"
+    staging_root.mkdir()
+    monkeypatch.setenv("GRAPH_API_STAGING_LOCAL_ROOT", str(staging_root))
+    monkeypatch.setenv("GRAPH_API_TASK_SHUTDOWN_GRACE", "0")
+    monkeypatch.delenv("GRAPH_API_BACKUP_S3_BUCKET", raising=False)
+    app = app_module.create_app(_settings(kind, tmp_path, server))
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://node",
                                      headers={"X-Graph-API-Key": API_KEY}, timeout=60) as client:
-            api = Api(kind, client, app)
+            api = Api(kind, client, app, staging_root)
             yield api
             for info in await api.backend.list_databases():
                 if info.graph_id.startswith("c_"):

@@ -14,6 +14,7 @@ import pytest
 from arcadedb_server import ArcadeDBServer, neo4j_settings
 
 from node_api.backends import errors
+from node_api.backends import neo4j_ddl as ddl_mod
 from node_api.backends.base import StatementKind
 from node_api.backends.neo4j import Neo4jBackend
 from node_api.backends.neo4j_admin import SingleDatabase
@@ -300,6 +301,28 @@ async def test_schema_declared_and_discovered(backend: Neo4jBackend, graph_id: s
     assert "Company" in {t.name for t in (await backend.schema(graph_id)).node_tables}
     with pytest.raises(errors.InvalidSchema):
         await backend.apply_ddl(graph_id, ["CREATE NODE TABLE Company(ticker STRING PRIMARY KEY)"])
+    # A label no entity carries any more is no table (ArcadeDB keeps the empty type).
+    await rows(backend, graph_id, "MATCH ()-[r:ON]->() DELETE r")
+    await rows(backend, graph_id, "MATCH (t:Tag) DELETE t")
+    schema = await backend.schema(graph_id)
+    assert "Tag" not in {t.name for t in schema.node_tables} and "ON" not in {t.name for t in schema.rel_tables}
+
+
+@pytest.mark.parametrize("statement", [
+    "CREATE NODE TABLE Broken(id INT64, PRIMARY KEY(",
+    "CREATE NODE TABLE Broken(id INT64, name STRING",
+    "CREATE NODE TABLE Broken(id, PRIMARY KEY(id))",
+    "CREATE NODE TABLE Broken(id INT64, PRIMARY KEY(other))",
+    "CREATE NODE TABLE Broken(id INT64, PRIMARY id)",
+])
+def test_ddl_kuzu_refuses_is_refused(statement: str) -> None:
+    with pytest.raises(errors.InvalidSchema):
+        ddl_mod.plan([statement])
+
+
+def test_ddl_rel_multiplicity_is_no_column() -> None:
+    [table] = ddl_mod.plan(["CREATE REL TABLE R(FROM A TO B, since INT64, MANY_ONE)"]).tables
+    assert [p.name for p in table.properties] == ["since"] and (table.from_tables, table.to_tables) == (["A"], ["B"])
 
 
 # ---- bulk load

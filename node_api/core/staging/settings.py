@@ -10,18 +10,18 @@ from pathlib import Path
 from typing import Annotated
 from urllib.parse import urlsplit
 
-from pydantic import AliasChoices, Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from node_api.core.aws_settings import DEFAULT_REGION, AwsRegion, S3EndpointUrl
 
 
 class StagingSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="", extra="ignore", case_sensitive=False)
 
     # S3. endpoint_url unset = AWS itself (virtual-host style, TLS).
-    s3_endpoint_url: str | None = Field(
-        None, validation_alias=AliasChoices("AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL")
-    )
-    s3_region: str = Field("us-east-1", validation_alias=AliasChoices("AWS_DEFAULT_REGION", "AWS_REGION"))
+    s3_endpoint_url: S3EndpointUrl = None
+    s3_region: AwsRegion = DEFAULT_REGION
     aws_access_key_id: SecretStr = Field(SecretStr(""), validation_alias="AWS_ACCESS_KEY_ID")
     aws_secret_access_key: SecretStr = Field(SecretStr(""), validation_alias="AWS_SECRET_ACCESS_KEY")
     aws_session_token: SecretStr = Field(SecretStr(""), validation_alias="AWS_SESSION_TOKEN")
