@@ -1,59 +1,44 @@
 """Response bodies as the clients return them.
 
-Mirrors of the node's OpenAPI schemas (tests/client/test_contract.py checks them against it). Extra
-fields are kept, so a newer node never breaks an older client.
+The node's own wire models (node_api/models, which import nothing of the engines) declare the fields;
+the client's classes only make them tolerant: extra fields are kept, so a newer node never breaks an
+older client, and nested bodies are the client's tolerant classes too. tests/client/test_contract.py
+checks them against the node's OpenAPI document.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict
+
+from node_api.models import backup, databases, metrics, query, schema, status, tables, tasks
 
 
 class _Body(BaseModel):
     model_config = ConfigDict(extra="allow")
 
 
+# Each class below names the node's model first and _Body last, so extra="allow" wins the merged config.
 # --- databases ------------------------------------------------------------------------------------
-class DatabaseInfo(_Body):
-    graph_id: str
-    schema_type: str
-    created_at: datetime
-    is_open: bool
-    size_bytes: int | None = None
-    last_used_at: datetime | None = None
+class DatabaseInfo(databases.DatabaseInfoModel, _Body):
+    pass
 
 
-class CreatedDatabase(_Body):
-    status: str
-    graph_id: str
-    schema_type: str
-    created_at: datetime
-    execution_time_ms: float
+class CreatedDatabase(databases.CreateDatabaseResponse, _Body):
+    pass
 
 
-class DatabaseList(_Body):
+class DatabaseList(databases.DatabaseListResponse, _Body):
     databases: list[DatabaseInfo]
-    total: int
-    max_databases: int
 
 
-class DeletedDatabase(_Body):
-    status: str
-    graph_id: str
-    message: str
+class DeletedDatabase(databases.DeleteDatabaseResponse, _Body):
+    pass
 
 
 # --- queries --------------------------------------------------------------------------------------
-class QueryResult(_Body):
-    graph_id: str
-    columns: list[str]
-    rows: list[list[Any]]
-    row_count: int
-    execution_time_ms: float
-
+class QueryResult(query.QueryResponse, _Body):
     def records(self) -> list[dict[str, Any]]:
         return [dict(zip(self.columns, row, strict=False)) for row in self.rows]
 
@@ -69,17 +54,7 @@ class StreamSummary(_Body):
 
 
 # --- health and node information ------------------------------------------------------------------
-class NodeStatus(_Body):
-    status: str  # healthy | overloaded | unhealthy
-    node_type: str
-    tier: str
-    backend: str
-    databases: int
-    max_databases: int
-    memory_usage_mb: float
-    uptime_seconds: float
-    reasons: list[str] = []
-
+class NodeStatus(status.StatusResponse, _Body):
     @property
     def ready(self) -> bool:
         return self.status == "healthy"
@@ -89,73 +64,36 @@ class Liveness(_Body):
     status: str
 
 
-class DatabaseStatus(_Body):
-    graph_id: str
-    schema_type: str
-    is_open: bool
-    active_connections: int
-    waiting_requests: int
-    last_used_at: str | None = None
+class DatabaseStatus(status.DatabaseStatus, _Body):
+    pass
 
 
-class DatabasesStatus(_Body):
+class DatabasesStatus(status.DatabasesStatusResponse, _Body):
     databases: list[DatabaseStatus]
-    open_databases: int
-    total: int
 
 
-class NodeInfo(_Body):
-    instance_id: str
-    cluster_tier: str
-    node_type: str
-    environment: str
-    backend: str
-    engine_version: str
-    max_databases: int
-    database_count: int
-    available_capacity: int
-    open_databases: int
-    active_connections: int
-    idle_connections: int
-    queue_depth: int
-    in_flight_queries: int
-    rejected_requests: int
-    memory_usage_mb: float
-    memory_limit_mb: int
-    memory_per_db_mb: int
-    uptime_seconds: float
-    limits: dict[str, float | int]
+class NodeInfo(status.InfoResponse, _Body):
+    pass
 
 
 # --- staging tables, ingestion, copy --------------------------------------------------------------
-class StagingTable(_Body):
-    graph_id: str
-    table_name: str
-    row_count: int
-    size_bytes: int
-    s3_location: str
-    columns: list[dict[str, str]]
-    created_at: datetime
+class StagingTable(tables.StagingTableModel, _Body):
+    pass
 
 
-class CreatedTable(_Body):
-    status: str
-    graph_id: str
-    table_name: str
-    row_count: int
-    size_bytes: int
-    s3_location: str
-    task_id: str
-    execution_time_ms: float
+class CreatedTable(tables.CreateTableResponse, _Body):
+    pass
 
 
-class DeletedTable(_Body):
-    status: str
-    message: str
+class DeletedTable(tables.DeleteTableResponse, _Body):
+    pass
 
 
 class IngestResult(_Body):
-    """Neptune-loader-style counts: rows_received == rows_ingested + duplicates + parse/insert errors."""
+    """Neptune-loader-style counts: rows_received == rows_ingested + duplicates + parse/insert errors.
+
+    Looser than the node's IngestResponse on purpose: every count may be missing.
+    """
 
     status: str
     graph_id: str
@@ -171,103 +109,47 @@ class IngestResult(_Body):
     task_id: str | None = None
 
 
-class TaskAccepted(_Body):
-    task_id: str
-    status: str
-    graph_id: str | None
-    kind: str
-    status_url: str
-    monitor_url: str
+class TaskAccepted(tables.TaskAccepted, _Body):
+    pass
 
 
 # --- tasks ----------------------------------------------------------------------------------------
-class Task(_Body):
-    task_id: str
-    kind: str
-    graph_id: str | None
-    status: str  # queued | running | succeeded | failed
-    progress: float  # 0-100
-    rows_done: int
-    message: str | None
-    result: dict[str, Any] | None
-    error: dict[str, Any] | None
-    created_at: datetime
-    started_at: datetime | None
-    finished_at: datetime | None
-
+class Task(tasks.TaskModel, _Body):
     @property
     def done(self) -> bool:
         return self.status in ("succeeded", "failed")
 
 
-class TaskList(_Body):
+class TaskList(tasks.TaskListResponse, _Body):
     tasks: list[Task]
-    total: int
 
 
 # --- schema -----------------------------------------------------------------------------------------
-class SchemaProperty(_Body):
-    name: str
-    type: str
-    primary_key: bool = False
+class SchemaProperty(schema.PropertyModel, _Body):
+    pass
 
 
-class SchemaTable(_Body):
-    name: str
-    kind: str  # node | rel
+class SchemaTable(schema.TableModel, _Body):
     properties: list[SchemaProperty]
-    from_tables: list[str] = []
-    to_tables: list[str] = []
-    comment: str | None = None
 
 
-class GraphSchema(_Body):
-    graph_id: str
+class GraphSchema(schema.SchemaResponse, _Body):
     node_tables: list[SchemaTable]
     rel_tables: list[SchemaTable]
-    indexes: list[dict[str, Any]]
 
 
-class AppliedSchema(GraphSchema):
-    status: str
-    statements_applied: int
-    execution_time_ms: float
+class AppliedSchema(GraphSchema, schema.ApplyDdlResponse):  # GraphSchema first: its nested classes win
+    pass
 
 
 # --- backups and metrics ----------------------------------------------------------------------------
-class Backup(_Body):
-    backup_id: str
-    location: str
-    destination: str
-    graph_id: str
-    created_at: str
-    engine: str
-    engine_version: str
-    schema_type: str | None = None
-    size_bytes: int
-    raw_bytes: int
-    sha256: str
-    node_count: int | None = None
-    rel_count: int | None = None
-    row_counts: dict[str, dict[str, int]] = {}
+class Backup(backup.BackupSummary, _Body):
+    pass
 
 
-class BackupList(_Body):
-    graph_id: str
+class BackupList(backup.BackupListResponse, _Body):
     backups: list[Backup]
-    total: int
 
 
-class DatabaseMetrics(_Body):
-    graph_id: str
-    schema_type: str
-    created_at: datetime
-    size_bytes: int
-    node_count: int
-    rel_count: int
-    last_write_at: datetime | None
-    is_open: bool
-    active_connections: int
-    waiting_requests: int
-    last_backup_at: str | None = None
-    backups: int = 0
+class DatabaseMetrics(metrics.DatabaseMetricsResponse, _Body):
+    pass

@@ -32,6 +32,8 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         super().__init__(*args, **kwargs)
         self._in_headers = True
         self._header_bytes = 0
+        self._parsed_bytes = 0
+        self._header_limit_hit = False
         self._header_timer: asyncio.TimerHandle | None = None
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
@@ -45,6 +47,7 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
     def _await_headers(self) -> None:
         self._in_headers = True
         self._header_bytes = 0
+        self._parsed_bytes = 0
         self._stop_timer()
         self._header_timer = self.loop.call_later(self.header_timeout_s, self._headers_too_slow)
 
@@ -65,14 +68,40 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
             self._refuse(_answer(408, "Request Timeout", "header_timeout",
                                  f"request headers not received within {self.header_timeout_s:g}s"))
 
+    def _too_large(self) -> bytes:
+        return _answer(431, "Request Header Fields Too Large", "headers_too_large",
+                       f"request headers are larger than {self.max_header_bytes} bytes")
+
     def data_received(self, data: bytes) -> None:
+        # Headers that never end: a chunk may also hold the start of the body, so parse it first and
+        # refuse only if the headers are still incomplete past the limit (at most one read buffer
+        # beyond it is ever held).
         if self._in_headers:
             self._header_bytes += len(data)
-            if self._header_bytes > self.max_header_bytes:
-                self._refuse(_answer(431, "Request Header Fields Too Large", "headers_too_large",
-                                     f"request headers are larger than {self.max_header_bytes} bytes"))
-                return
         super().data_received(data)
+        if self._in_headers and self._header_bytes > self.max_header_bytes:
+            self._refuse(self._too_large())
+
+    def on_url(self, url: bytes) -> None:
+        self._count(len(url))
+        super().on_url(url)
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        # Headers that arrive whole in one read are measured as the parser hands them over.
+        self._count(len(name) + len(value) + 4)
+        super().on_header(name, value)
+
+    def _count(self, size: int) -> None:
+        self._parsed_bytes += size
+        if self._parsed_bytes > self.max_header_bytes:
+            self._header_limit_hit = True
+            raise ValueError("request headers too large")  # httptools stops; send_400_response follows
+
+    def send_400_response(self, msg: str) -> None:
+        if self._header_limit_hit:
+            self._refuse(self._too_large())
+        else:
+            super().send_400_response(msg)
 
     def on_message_begin(self) -> None:
         super().on_message_begin()

@@ -19,7 +19,6 @@ from typing import Any
 import boto3
 import pytest
 from cdk_test_support import ENV, Synthesized
-from moto.server import ThreadedMotoServer
 
 from lambdas.allocator import service
 from lambdas.allocator.models import AllocateEvent
@@ -27,6 +26,7 @@ from lambdas.common import alerts
 from lambdas.common.aws import Aws
 from lambdas.common.settings import ControlPlaneSettings
 from lambdas.registry import REGISTRY_TABLES, InstanceItem, InstanceStatus, create_table_kwargs
+from tests.support.aws import moto_server
 
 DEPLOYED_TYPES = {"AWS::KMS::Key", "AWS::KMS::Alias", "AWS::DynamoDB::Table", "AWS::SNS::Topic"}
 # Types of the infrastructure template moto cannot create (or that depend on those).
@@ -94,13 +94,8 @@ def _references(node: Any) -> set[str]:
 
 @pytest.fixture(scope="module")
 def moto_endpoint() -> Iterator[str]:
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    try:
-        yield f"http://{host}:{port}"
-    finally:
-        server.stop()
+    with moto_server() as endpoint:
+        yield endpoint
 
 
 @pytest.fixture(scope="module")

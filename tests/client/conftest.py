@@ -3,47 +3,28 @@ as moto's threaded server on loopback (the node's DuckDB reads it over HTTP), an
 
 from __future__ import annotations
 
-import io
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import boto3
-import httpx
 import pyarrow as pa
-import pyarrow.parquet as pq
 import pytest
-from moto.server import ThreadedMotoServer
 
-from tests.node_api.conftest import API_KEY, PERSON_DDL, REPO_ROOT, LiveNode
+from tests.node_api.conftest import API_KEY, PERSON_DDL, LiveNode
+from tests.support.aws import moto_server, s3_client
+from tests.support.node import parquet_bytes
 
-__all__ = ["API_KEY", "PERSON_DDL", "ClientNode"]
+__all__ = ["API_KEY", "PERSON_DDL", "ClientNode", "parquet_bytes"]
 
 BUCKET = "client-data"
 
 
 class ClientNode(LiveNode):
-    """A LiveNode running the app with staging wired (tests/client/node_server.py)."""
+    """A LiveNode running the app with staging wired (tests/client/node_server.py); restarts after kill()
+    append to the same log."""
 
-    def start(self) -> ClientNode:
-        self.log = open(self.log_path, "ab")  # noqa: SIM115 - closed in stop()
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "tests.client.node_server", "--base-path", str(self.base_path),
-             "--port", str(self.port)],
-            env=self.env, stdout=self.log, stderr=subprocess.STDOUT, cwd=REPO_ROOT,
-        )
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"node exited: {self.log_path.read_text()[-2000:]}")
-            try:
-                if httpx.get(self.url + "/status/live", timeout=1).status_code == 200:
-                    return self
-            except httpx.HTTPError:
-                time.sleep(0.05)
-        raise RuntimeError("node did not start in 30 s")
+    module = "tests.client.node_server"
+    log_mode = "ab"
+    poll_s = 0.05
 
     def kill(self) -> None:
         """SIGKILL: connections break mid-answer, as when a machine dies."""
@@ -55,16 +36,13 @@ class ClientNode(LiveNode):
 
 @pytest.fixture(scope="session")
 def s3_endpoint() -> Iterator[str]:
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    yield f"http://{host}:{port}"
-    server.stop()
+    with moto_server() as endpoint:
+        yield endpoint
 
 
 @pytest.fixture(scope="session")
 def s3(s3_endpoint: str):
-    client = boto3.client("s3", endpoint_url=s3_endpoint, region_name="us-east-1")
+    client = s3_client(s3_endpoint)
     client.create_bucket(Bucket=BUCKET)
     return client
 
@@ -82,12 +60,6 @@ def node(tmp_path_factory: pytest.TempPathFactory, s3_endpoint: str, local_root:
     n = ClientNode(tmp_path_factory.mktemp("node-a") / "dbs", env).start()
     yield n
     n.stop()
-
-
-def parquet_bytes(table: pa.Table) -> bytes:
-    buf = io.BytesIO()
-    pq.write_table(table, buf)
-    return buf.getvalue()
 
 
 def people(n: int, start: int = 0) -> pa.Table:

@@ -6,20 +6,9 @@ from __future__ import annotations
 import argparse
 
 import uvicorn
-from fastapi import FastAPI
 
-from node_api.app import create_app
 from node_api.settings import NodeSettings
-
-
-def build_app(settings: NodeSettings) -> FastAPI:
-    app = create_app(settings)
-    if "/tasks/{task_id}/status" not in {getattr(r, "path", None) for r in app.routes}:
-        from node_api.core.staging.wiring import install_staging, staging_service
-
-        app = create_app(settings, service_hooks=[staging_service])
-        install_staging(app)
-    return app
+from tests.support.node import build_app
 
 
 def main() -> None:

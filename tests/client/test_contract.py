@@ -10,8 +10,8 @@ import pytest
 
 from client.calls import Endpoint
 from client.endpoints import MONITOR_PATH, GraphApi
-from tests.client.node_server import build_app
 from tests.node_api.conftest import make_settings
+from tests.support.node import build_app
 
 
 @pytest.fixture(scope="module")

@@ -6,52 +6,38 @@ from __future__ import annotations
 import json
 import threading
 import time
+from collections.abc import Iterator
 from typing import Any
 
 import boto3
 import httpx
 import pytest
 from moto.awslambda_simple.models import LambdaSimpleBackend
-from moto.server import ThreadedMotoServer
 
+from cluster_local.control_plane import LambdaContext
 from lambdas.key_rotation.handler import handler as rotation_handler
 from lambdas.key_rotation.keys import decode_secret, encode_secret
 from lambdas.registry import INSTANCE_REGISTRY, create_tables
-from tests.node_api.conftest import PERSON_DDL, LiveNode, free_port
+from tests.node_api.conftest import PERSON_DDL, LiveNode
+from tests.support.aws import moto_server
 
 ENV = "itest"
 SECRET = "graph-cluster/itest/api-key"
 OLD_KEY = "K" * 64
 
 
-class _Context:
-    function_name = "key-rotation"
-    memory_limit_in_mb = 128
-    invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:key-rotation"
-    aws_request_id = "test"
-
-    def get_remaining_time_in_millis(self) -> int:
-        return 60_000
-
-
 @pytest.fixture
-def moto_url(monkeypatch: pytest.MonkeyPatch):
-    port = free_port()
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
-    url = f"http://127.0.0.1:{port}"
-    httpx.post(f"{url}/moto-api/config", json={"lambda": {"use_docker": False}}).raise_for_status()
-    monkeypatch.setenv("AWS_ENDPOINT_URL", url)
-    monkeypatch.setenv("ENVIRONMENT", ENV)
+def moto_url(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     # The rotation Lambda runs in this process (the moto server shares it): route invocations to it.
     def invoke(self: Any, function_name: str, qualifier: Any, body: Any, headers: Any, response_headers: Any) -> str:
-        return json.dumps(rotation_handler(json.loads(body), _Context()))
+        return json.dumps(rotation_handler(json.loads(body), LambdaContext("key-rotation")))
 
-    monkeypatch.setattr(LambdaSimpleBackend, "invoke", invoke)
-    try:
+    with moto_server() as url:
+        httpx.post(f"{url}/moto-api/config", json={"lambda": {"use_docker": False}}).raise_for_status()
+        monkeypatch.setenv("AWS_ENDPOINT_URL", url)
+        monkeypatch.setenv("ENVIRONMENT", ENV)
+        monkeypatch.setattr(LambdaSimpleBackend, "invoke", invoke)
         yield url
-    finally:
-        server.stop()
 
 
 def _clients(url: str) -> dict[str, Any]:

@@ -10,6 +10,7 @@ import pytest
 from moto import mock_aws
 from moto.core.botocore_stubber import BotocoreStubber
 
+from cluster_local.control_plane import LambdaContext
 from lambdas.common.aws import Aws, get_aws
 from lambdas.common.settings import ControlPlaneSettings, get_settings
 from lambdas.registry import InstanceItem, create_tables, now_iso
@@ -17,21 +18,10 @@ from lambdas.registry import InstanceItem, create_tables, now_iso
 ENV = "test"
 
 
-class FakeContext:
-    """The attributes Powertools reads from a LambdaContext."""
-
-    function_name = "test-function"
-    memory_limit_in_mb = 256
-    invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:test-function"
-    aws_request_id = "00000000-0000-0000-0000-000000000000"
-
-    def get_remaining_time_in_millis(self) -> int:
-        return 60_000
-
-
 @pytest.fixture
-def lambda_context() -> FakeContext:
-    return FakeContext()
+def lambda_context() -> LambdaContext:
+    """The attributes Powertools reads from a LambdaContext (the local cluster's own stand-in)."""
+    return LambdaContext("test-function")
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ import subprocess
 import sys
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +17,7 @@ import pytest
 
 from node_api.app import create_app
 from node_api.settings import NodeSettings
+from tests.support.node import in_process_client, node_settings
 
 API_KEY = "test-key-" + "x" * 55
 HEADERS = {"X-Graph-API-Key": API_KEY}
@@ -27,29 +28,11 @@ SLOW_QUERY = "UNWIND range(1, 40000) AS x UNWIND range(1, 40000) AS y RETURN sum
 
 
 def make_settings(base_path: Path, **overrides: Any) -> NodeSettings:
-    values: dict[str, Any] = {
-        "base_path": base_path,
-        "api_key": API_KEY,
-        "memory_per_db_mb": 64,
-        "max_databases": 100,
-        "max_open_databases": 100,
-        "max_db_size_gb": 16,
-        "threads_per_db": 1,
-        "max_memory_mb": 16384,
-    }
-    values.update(overrides)
-    return NodeSettings(**values)
+    return node_settings(base_path, API_KEY, **{"max_databases": 100, "max_open_databases": 100, **overrides})
 
 
-@asynccontextmanager
-async def node_client(settings: NodeSettings, **app_kwargs: Any) -> AsyncIterator[httpx.AsyncClient]:
-    app = create_app(settings, **app_kwargs)
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://node", headers=HEADERS,
-                                     timeout=60) as client:
-            client.app = app  # type: ignore[attr-defined]
-            yield client
+def node_client(settings: NodeSettings, **app_kwargs: Any) -> AbstractAsyncContextManager[httpx.AsyncClient]:
+    return in_process_client(create_app(settings, **app_kwargs), HEADERS)
 
 
 @pytest.fixture
@@ -61,21 +44,6 @@ def settings_factory(tmp_path: Path) -> Callable[..., NodeSettings]:
 async def client(settings_factory: Callable[..., NodeSettings]) -> AsyncIterator[httpx.AsyncClient]:
     async with node_client(settings_factory()) as c:
         yield c
-
-
-async def create_db(client: httpx.AsyncClient, graph_id: str, ddl: str | None = None,
-                    schema_type: str | None = None) -> None:
-    body: dict[str, Any] = {"graph_id": graph_id}
-    if ddl is not None:
-        body.update(schema_type="custom", custom_ddl=ddl)
-    elif schema_type:
-        body["schema_type"] = schema_type
-    response = await client.post("/databases", json=body)
-    assert response.status_code == 201, response.text
-
-
-async def cypher(client: httpx.AsyncClient, graph_id: str, query: str, **params: Any) -> httpx.Response:
-    return await client.post(f"/databases/{graph_id}/query", json={"cypher": query, "parameters": params})
 
 
 PERSON_DDL = "CREATE NODE TABLE Person(id INT64, name STRING, PRIMARY KEY(id)); " \
@@ -91,6 +59,10 @@ def free_port() -> int:
 class LiveNode:
     """A node API in its own process on 127.0.0.1, as it runs in production."""
 
+    module = "node_api"  # run as `python -m <module> --base-path ... --port ...`
+    log_mode = "wb"
+    poll_s = 0.1  # between readiness probes
+
     def __init__(self, base_path: Path, env: dict[str, str] | None = None) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
@@ -101,9 +73,9 @@ class LiveNode:
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(self) -> LiveNode:
-        self.log = open(self.log_path, "wb")  # noqa: SIM115 - closed in stop()
+        self.log = open(self.log_path, self.log_mode)  # noqa: SIM115 - closed in stop()
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "node_api", "--base-path", str(self.base_path), "--port", str(self.port)],
+            [sys.executable, "-m", self.module, "--base-path", str(self.base_path), "--port", str(self.port)],
             env=self.env, stdout=self.log, stderr=subprocess.STDOUT, cwd=REPO_ROOT,
         )
         deadline = time.monotonic() + 30
@@ -114,7 +86,7 @@ class LiveNode:
                 if httpx.get(self.url + "/status/live", timeout=1).status_code == 200:
                     return self
             except httpx.HTTPError:
-                time.sleep(0.1)
+                time.sleep(self.poll_s)
         raise RuntimeError("node did not start in 30 s")
 
     def stop(self) -> None:

@@ -6,7 +6,8 @@ import asyncio
 
 import pytest
 
-from tests.node_api.conftest import PERSON_DDL, create_db, cypher, node_client
+from tests.node_api.conftest import PERSON_DDL, node_client
+from tests.support.node import create_db, cypher
 
 
 @pytest.fixture

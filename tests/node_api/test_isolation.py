@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.node_api.conftest import PERSON_DDL, create_db, cypher
+from tests.node_api.conftest import PERSON_DDL
+from tests.support.node import create_db, cypher
 
 FORBIDDEN = [
     "COPY Person FROM '/etc/passwd'",

@@ -4,7 +4,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.node_api.conftest import PERSON_DDL, create_db, cypher, node_client
+from tests.node_api.conftest import PERSON_DDL, node_client
+from tests.support.node import create_db, cypher
 
 
 async def test_create_list_get_delete(client):

@@ -82,3 +82,15 @@ def test_sigterm_stops_cleanly_and_data_survives(live_node):
     with httpx.Client(base_url=live_node.url, headers=HEADERS) as http:
         rows = http.post("/databases/d/query", json={"cypher": "MATCH (p:Person) RETURN p.name"}).json()["rows"]
         assert rows == [["kept"]]
+
+
+def test_large_bodies_are_not_mistaken_for_large_headers(live_node):
+    """The header limit counts only what arrives before the headers end, not the body after them."""
+    with httpx.Client(base_url=live_node.url, headers=HEADERS) as http:
+        http.post("/databases", json={"graph_id": "b", "schema_type": "custom", "custom_ddl": PERSON_DDL})
+        padding = "x" * 300_000  # well past GRAPH_API_MAX_HEADER_BYTES, well under the body limit
+        response = http.post("/databases/b/query", json={"cypher": "RETURN size($p)", "parameters": {"p": padding}})
+        assert response.status_code == 200, response.text
+        assert response.json()["rows"] == [[300_000]]
+        too_big = http.get("/status", headers={"X-Pad": "p" * 100_000})
+        assert too_big.status_code == 431 and too_big.json()["error"]["code"] == "headers_too_large"

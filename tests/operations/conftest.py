@@ -5,28 +5,24 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
-import boto3
 import httpx
 import pytest
-from moto.server import ThreadedMotoServer
 
 from operations.helpers import BUCKET, node_settings, running_node
+from tests.support.aws import moto_server, s3_client
 
 
 @pytest.fixture(scope="session")
 def aws_endpoint() -> Iterator[str]:
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    yield f"http://{host}:{port}"
-    server.stop()
+    with moto_server() as endpoint:
+        yield endpoint
 
 
 @pytest.fixture
 def s3(aws_endpoint: str, monkeypatch: pytest.MonkeyPatch):
     monkeypatch.setenv("AWS_ENDPOINT_URL", aws_endpoint)
     monkeypatch.setenv("GRAPH_API_BACKUP_S3_BUCKET", BUCKET)
-    client = boto3.client("s3", endpoint_url=aws_endpoint, region_name="us-east-1")
+    client = s3_client(aws_endpoint)
     existing = {b["Name"] for b in client.list_buckets().get("Buckets", [])}
     if BUCKET not in existing:
         client.create_bucket(Bucket=BUCKET)

@@ -3,17 +3,15 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager
 from pathlib import Path
 from typing import Any
 
 import httpx
-from fastapi import FastAPI
 
-from node_api.app import create_app
-from node_api.core.staging.wiring import install_staging, staging_service
 from node_api.settings import NodeSettings
+from tests.support import node
+from tests.support.node import cypher_rows as cypher
 
 API_KEY = "ops-key-" + "x" * 56
 HEADERS = {"X-Graph-API-Key": API_KEY}
@@ -28,43 +26,15 @@ PERSON_DDL = (
 
 
 def node_settings(base_path: Path, **overrides: Any) -> NodeSettings:
-    values: dict[str, Any] = {
-        "base_path": base_path, "api_key": API_KEY, "memory_per_db_mb": 64, "max_databases": 20,
-        "max_open_databases": 20, "max_db_size_gb": 16, "threads_per_db": 1, "max_memory_mb": 16384,
-    }
-    values.update(overrides)
-    return NodeSettings(**values)
+    return node.node_settings(base_path, API_KEY, **{"max_databases": 20, "max_open_databases": 20, **overrides})
 
 
-def build_app(settings: NodeSettings) -> FastAPI:
-    app = create_app(settings)
-    if "/tasks/{task_id}/status" not in {getattr(r, "path", None) for r in app.routes}:
-        app = create_app(settings, service_hooks=[staging_service])  # until app.py wires staging itself
-        install_staging(app)
-    return app
-
-
-@asynccontextmanager
-async def running_node(settings: NodeSettings) -> AsyncIterator[httpx.AsyncClient]:
-    app = build_app(settings)
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://node", headers=HEADERS,
-                                     timeout=120) as client:
-            client.app = app  # type: ignore[attr-defined]
-            yield client
+def running_node(settings: NodeSettings) -> AbstractAsyncContextManager[httpx.AsyncClient]:
+    return node.in_process_client(node.build_app(settings), HEADERS, timeout_s=120)
 
 
 async def create_graph(client: httpx.AsyncClient, graph_id: str, ddl: str = PERSON_DDL) -> None:
-    response = await client.post("/databases", json={"graph_id": graph_id, "schema_type": "custom",
-                                                     "custom_ddl": ddl})
-    assert response.status_code == 201, response.text
-
-
-async def cypher(client: httpx.AsyncClient, graph_id: str, query: str, **params: Any) -> list[list[Any]]:
-    response = await client.post(f"/databases/{graph_id}/query", json={"cypher": query, "parameters": params})
-    assert response.status_code == 200, response.text
-    return response.json()["rows"]
+    await node.create_db(client, graph_id, ddl)
 
 
 async def wait_task(client: httpx.AsyncClient, accepted: httpx.Response, timeout_s: float = 60) -> dict[str, Any]:

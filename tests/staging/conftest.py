@@ -10,27 +10,23 @@ import os
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
-import boto3
 import httpx
 import pytest
-from moto.server import ThreadedMotoServer
 
 from node_api.core.staging.settings import StagingSettings
 from staging.helpers import BUCKET, node_settings, running_node
+from tests.support.aws import moto_server, s3_client
 
 
 @pytest.fixture(scope="session")
 def s3_endpoint() -> Iterator[str]:
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    yield f"http://{host}:{port}"
-    server.stop()
+    with moto_server() as endpoint:
+        yield endpoint
 
 
 @pytest.fixture(scope="session")
 def s3(s3_endpoint: str):
-    client = boto3.client("s3", endpoint_url=s3_endpoint, region_name="us-east-1")
+    client = s3_client(s3_endpoint)
     for bucket in (BUCKET, "other-tenant"):
         client.create_bucket(Bucket=bucket)
     return client

@@ -2,28 +2,21 @@
 
 from __future__ import annotations
 
-import io
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pyarrow as pa
-import pyarrow.parquet as pq
-from fastapi import FastAPI
 
-from node_api.app import create_app
-from node_api.core.staging.wiring import install_staging, staging_service
 from node_api.settings import NodeSettings
+from tests.support import node
 
 BUCKET = "tenant-data"
 
 
 def put_parquet(client, key: str, table: pa.Table, bucket: str = BUCKET) -> str:
-    buf = io.BytesIO()
-    pq.write_table(table, buf)
-    client.put_object(Bucket=bucket, Key=key, Body=buf.getvalue())
+    client.put_object(Bucket=bucket, Key=key, Body=node.parquet_bytes(table))
     return f"s3://{bucket}/{key}"
 
 
@@ -39,50 +32,15 @@ GRAPH_DDL = (
 
 
 def node_settings(base_path: Path, **overrides: Any) -> NodeSettings:
-    values: dict[str, Any] = {
-        "base_path": base_path,
-        "api_key": API_KEY,
-        "memory_per_db_mb": 128,
-        "max_db_size_gb": 16,
-        "threads_per_db": 1,
-        "max_memory_mb": 16384,
-    }
-    values.update(overrides)
-    return NodeSettings(**values)
+    return node.node_settings(base_path, API_KEY, **{"memory_per_db_mb": 128, **overrides})
 
 
-def build_app(settings: NodeSettings) -> FastAPI:
-    app = create_app(settings)
-    paths = {getattr(r, "path", None) for r in app.routes}
-    if "/tasks/{task_id}/status" not in paths:  # until app.py wires staging itself
-        app = create_app(settings, service_hooks=[staging_service])
-        install_staging(app)
-    return app
-
-
-@asynccontextmanager
-async def running_node(settings: NodeSettings) -> AsyncIterator[httpx.AsyncClient]:
-    app = build_app(settings)
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(
-            transport=transport, base_url="http://node", headers=HEADERS, timeout=60
-        ) as c:
-            c.app = app  # type: ignore[attr-defined]
-            yield c
+def running_node(settings: NodeSettings) -> AbstractAsyncContextManager[httpx.AsyncClient]:
+    return node.in_process_client(node.build_app(settings), HEADERS)
 
 
 async def create_graph(client: httpx.AsyncClient, graph_id: str, ddl: str = GRAPH_DDL) -> None:
-    response = await client.post(
-        "/databases", json={"graph_id": graph_id, "schema_type": "custom", "custom_ddl": ddl}
-    )
-    assert response.status_code == 201, response.text
-
-
-async def cypher_rows(client: httpx.AsyncClient, graph_id: str, query: str) -> list[list[Any]]:
-    response = await client.post(f"/databases/{graph_id}/query", json={"cypher": query})
-    assert response.status_code == 200, response.text
-    return response.json()["rows"]
+    await node.create_db(client, graph_id, ddl)
 
 
 async def stage(client: httpx.AsyncClient, graph_id: str, table: str, pattern: str) -> httpx.Response:

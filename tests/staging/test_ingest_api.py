@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pyarrow as pa
 
-from staging.helpers import create_graph, cypher_rows, entities, owns, put_parquet, stage
+from staging.helpers import create_graph, entities, owns, put_parquet, stage
+from tests.support.node import cypher_rows
 
 
 async def _ingest(client, graph_id: str, table: str, **body):

@@ -19,12 +19,12 @@ from staging.helpers import (
     API_KEY,
     HEADERS,
     create_graph,
-    cypher_rows,
     entities,
     node_settings,
     put_parquet,
     running_node,
 )
+from tests.support.node import cypher_rows
 
 REPO = Path(__file__).resolve().parents[2]
 

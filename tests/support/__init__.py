@@ -1,0 +1,1 @@
+"""Helpers several suites share (import them as `tests.support.<module>`; fixtures stay in conftest.py)."""
