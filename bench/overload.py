@@ -31,8 +31,9 @@ from bench._common import HEADERS, free_port, percentile, start_node, stop_proce
 
 RESULTS = Path(__file__).resolve().parent / "results" / "overload.json"
 QUERY = {"cypher": "UNWIND range(1, 20000) AS x RETURN sum(x)"}  # a few ms of engine work
-# Defaults for a 2-core machine: more queries at once only add contention, and a queue adds wait.
-CONCURRENT, QUEUED = 2, 0
+# Defaults for a 2-core machine that also runs the load generator: one query at a time is what the
+# engine's CPU can serve fast; more only add contention, and a queue adds wait (docs/load-and-faults.md).
+CONCURRENT, QUEUED = 1, 0
 
 
 async def unloaded(http: httpx.AsyncClient, path: str, count: int) -> list[float]:
