@@ -80,17 +80,20 @@ class AdmissionController:
             raise self._reject(pressure)
         if self._slots.locked() and self.queued >= self.max_queued:
             raise self._reject(f"node is at capacity: {self.in_flight} running, {self.queued} queued")
-        self.queued += 1
-        started = time.monotonic()
-        try:
-            async with asyncio.timeout(self.queue_timeout_s):
-                await self._slots.acquire()
-        except TimeoutError:
-            raise self._reject(
-                f"no query slot within {time.monotonic() - started:.1f}s ({self.in_flight} running)"
-            ) from None
-        finally:
-            self.queued -= 1
+        if self._slots.locked():  # the common, uncontended case takes no timer
+            self.queued += 1
+            started = time.monotonic()
+            try:
+                async with asyncio.timeout(self.queue_timeout_s):
+                    await self._slots.acquire()
+            except TimeoutError:
+                raise self._reject(
+                    f"no query slot within {time.monotonic() - started:.1f}s ({self.in_flight} running)"
+                ) from None
+            finally:
+                self.queued -= 1
+        else:
+            await self._slots.acquire()
         self.in_flight += 1
         try:
             yield

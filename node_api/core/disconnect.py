@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable
-from contextlib import suppress
 from typing import TypeVar
 
 from starlette.requests import Request
@@ -27,18 +26,23 @@ async def _wait_for_disconnect(request: Request) -> None:
 
 
 async def unless_disconnected(request: Request, work: Awaitable[T]) -> T:
-    task = asyncio.ensure_future(work)
-    watcher = asyncio.ensure_future(_wait_for_disconnect(request))
+    """Runs `work` in the calling task; a watcher task cancels it if the client disconnects first."""
+    current = asyncio.current_task()
+    assert current is not None
+    disconnected = False
+
+    async def watch() -> None:
+        nonlocal disconnected
+        await _wait_for_disconnect(request)
+        disconnected = True
+        current.cancel()
+
+    watcher = asyncio.create_task(watch())
     try:
-        await asyncio.wait({task, watcher}, return_when=asyncio.FIRST_COMPLETED)
+        return await work
     except asyncio.CancelledError:
-        task.cancel()
+        if disconnected and current.uncancel() == 0:
+            raise ClientDisconnected from None
         raise
     finally:
         watcher.cancel()
-    if task.done():
-        return task.result()
-    task.cancel()
-    with suppress(asyncio.CancelledError, Exception):
-        await task
-    raise ClientDisconnected

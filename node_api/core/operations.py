@@ -60,11 +60,11 @@ async def operations_service(app: FastAPI, node: NodeState) -> AsyncIterator[Bac
         await service.close()
 
 
-def _service(request: Request) -> BackupService:
+async def _service(request: Request) -> BackupService:
     return request.app.state.node.services[SERVICE_NAME]
 
 
-def _metrics(request: Request) -> NodeMetrics:
+async def _metrics(request: Request) -> NodeMetrics:
     return request.app.state.metrics
 
 

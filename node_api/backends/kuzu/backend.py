@@ -332,21 +332,21 @@ class KuzuBackend(GraphBackend):
             timeout_ms = max(1, int(timeout_s * 1000))
             params = dict(parameters or {})
 
-            def _execute() -> kuzu.QueryResult:
+            def _execute() -> _KuzuResultStream:
                 conn.set_query_timeout(timeout_ms)  # enforced inside the engine
-                return conn.execute(cypher, params)
+                # The first chunk is read on the same worker thread: one thread hop for a small result.
+                return _KuzuResultStream(self.runner, conn, conn.execute(cypher, params), chunk_size)
 
             started = time.monotonic()
             try:
-                result = await self.runner.run_interruptible(conn, _execute)
+                stream = await self.runner.run_interruptible(conn, _execute)
             except Exception as exc:  # noqa: BLE001 - translated to the API's error classes
                 timed_out = time.monotonic() - started >= timeout_s * 0.99
                 raise translate(exc, timed_out=timed_out) from None
-            stream = _KuzuResultStream(self.runner, conn, result, chunk_size)
             try:
                 yield stream
             finally:
-                result.close()
+                stream.close()
 
     # ---- schema
 
@@ -419,6 +419,8 @@ class KuzuBackend(GraphBackend):
 
 
 class _KuzuResultStream(ResultStream):
+    """Built on the worker thread that ran the query; it reads the first chunk there."""
+
     def __init__(self, runner: EngineRunner, conn: kuzu.Connection, result: kuzu.QueryResult, chunk_size: int) -> None:
         self._runner = runner
         self._conn = conn
@@ -427,23 +429,24 @@ class _KuzuResultStream(ResultStream):
         self.columns = list(result.get_column_names())
         # Rows of scalars (and lists of scalars) need no reshaping: skip the per-row pass for them.
         self._reshape = any(_STRUCTURED.search(t) for t in result.get_column_data_types())
+        self._first = self._fetch()
+
+    def _fetch(self) -> list[list[Any]]:
+        if not self._result.has_next():
+            return []
+        raw = self._result.get_all() if self._chunk_size <= 0 else self._result.get_n(self._chunk_size)
+        return [kuzu_row(row) for row in raw] if self._reshape else raw
+
+    def close(self) -> None:
+        self._result.close()
 
     async def chunks(self) -> AsyncIterator[list[list[Any]]]:
-        result, size, reshape = self._result, self._chunk_size, self._reshape
-
-        def _fetch() -> list[list[Any]]:
-            if not result.has_next():
-                return []
-            raw = result.get_all() if size <= 0 else result.get_n(size)
-            return [kuzu_row(row) for row in raw] if reshape else raw
-
-        while True:
-            chunk = await self._runner.run_interruptible(self._conn, _fetch)
-            if not chunk:
-                return
+        chunk, self._first = self._first, []
+        while chunk:
             yield chunk
-            if size <= 0:
+            if self._chunk_size <= 0:
                 return
+            chunk = await self._runner.run_interruptible(self._conn, self._fetch)
 
 
 def _read_schema(conn: kuzu.Connection) -> GraphSchema:

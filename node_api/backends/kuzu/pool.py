@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, nullcontext
 from pathlib import Path
 
 import kuzu
@@ -90,7 +90,9 @@ class OpenDatabase:
         self.waiting += 1
         write_locked = slot_taken = False
         try:
-            async with asyncio.timeout(self._queue_timeout_s):
+            must_wait = self._slots.locked() or (kind is StatementKind.WRITE and self.write_lock.locked())
+            # The uncontended case takes no timer: the acquisitions below return at once.
+            async with asyncio.timeout(self._queue_timeout_s) if must_wait else nullcontext():
                 if kind is StatementKind.WRITE:
                     await self.write_lock.acquire()
                     write_locked = True

@@ -144,7 +144,7 @@ async def staging_service(app: FastAPI, node: NodeState) -> AsyncIterator[Stagin
         await asyncio.to_thread(manager.close)
 
 
-def _service(request: Request) -> StagingService:
+async def _service(request: Request) -> StagingService:
     return request.app.state.node.services[SERVICE_NAME]
 
 
