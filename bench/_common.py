@@ -21,6 +21,18 @@ SAFE_ENV = {"AWS_EC2_METADATA_DISABLED": "true", "AWS_ACCESS_KEY_ID": "bench", "
             "AWS_DEFAULT_REGION": "us-east-1"}
 
 
+RESULTS_DIR = REPO / "bench" / "results"
+
+
+def write_result(name: str, summary: dict) -> None:
+    """bench/results/<name>.json, and the same on stdout."""
+    import json
+
+    RESULTS_DIR.mkdir(exist_ok=True)
+    (RESULTS_DIR / f"{name}.json").write_text(json.dumps(summary, indent=2) + "\n")
+    print(json.dumps(summary, indent=2))
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

@@ -6,7 +6,7 @@ limit the backend can approach), in the same run against the same Bolt server.
     NEO4J_URI=... NEO4J_PASSWORD=... .venv/bin/python bench/neo4j_bench.py --external --admin-url http://...
 
 Each figure is the median of --repeat runs. Without --external the server is the test suite's
-ArcadeDB (tests/neo4j/arcadedb_server.py), so absolute numbers are ArcadeDB's, not Neo4j's.
+ArcadeDB (tests/support/arcadedb_server.py), so absolute numbers are ArcadeDB's, not Neo4j's.
 """
 
 from __future__ import annotations
@@ -26,7 +26,6 @@ import pyarrow as pa
 from neo4j import AsyncGraphDatabase
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "tests" / "neo4j"))
 sys.path.insert(0, str(ROOT))
 
 from node_api.backends.base import StatementKind  # noqa: E402
@@ -59,7 +58,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         admin = ArcadeDBHttpAdmin(args.admin_url, settings.neo4j_username,
                                   settings.neo4j_password.get_secret_value())
     else:
-        import arcadedb_server
+        from tests.support import arcadedb_server
 
         server = arcadedb_server.acquire()
         settings = arcadedb_server.neo4j_settings(server, Path(tempfile.mkdtemp()),
@@ -160,7 +159,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         await driver.close()
         await backend.close()
         if server is not None:
-            import arcadedb_server
+            from tests.support import arcadedb_server
 
             arcadedb_server.release(server)
     return results

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import random
 import sys
 import tempfile
@@ -20,7 +19,7 @@ from pathlib import Path
 import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import HEADERS, free_port, latency_summary, start_node, start_process, stop_process  # noqa: E402
+from _common import HEADERS, free_port, latency_summary, start_node, start_process, stop_process, write_result  # noqa: E402
 
 QUERIES = {
     # A primary-key lookup: Kuzu spends ~4 ms planning and running it, so the engine dominates.
@@ -122,10 +121,7 @@ def main() -> None:
     summary["throughput_ratio"] = round(summary["node_api"]["throughput_rps"] / summary["bare"]["throughput_rps"], 3)
     summary["p50_ratio"] = round(summary["node_api"]["p50_ms"] / summary["bare"]["p50_ms"], 3)
     summary["p99_ratio"] = round(summary["node_api"]["p99_ms"] / summary["bare"]["p99_ms"], 3)
-    out = Path(__file__).parent / "results" / f"query_path_{args.query}.json"
-    out.parent.mkdir(exist_ok=True)
-    out.write_text(json.dumps(summary, indent=2))
-    print(json.dumps({k: v for k, v in summary.items() if k != "rounds"}, indent=2))
+    write_result(f"query_path_{args.query}", summary)
 
 
 if __name__ == "__main__":

@@ -7,7 +7,6 @@ beside the engine alone (the same query iterated in-process with Kuzu's own API)
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import tempfile
 import time
@@ -18,7 +17,7 @@ import kuzu
 import orjson
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import HEADERS, PeakRss, free_port, start_node, stop_process  # noqa: E402
+from _common import HEADERS, PeakRss, free_port, start_node, stop_process, write_result  # noqa: E402
 
 QUERY = "UNWIND range(1, $n) AS i RETURN i, 'row-' + cast(i AS STRING) AS name, cast(i AS DOUBLE) / 2.0 AS half"
 
@@ -90,10 +89,7 @@ def main() -> None:
         "ratio_to_engine": round(api_rps / engine_rps, 3),
         "server_peak_rss_growth_mb": round(growth, 1),
     }
-    out = Path(__file__).parent / "results" / "streaming.json"
-    out.parent.mkdir(exist_ok=True)
-    out.write_text(json.dumps(summary, indent=2))
-    print(json.dumps(summary, indent=2))
+    write_result("streaming", summary)
 
 
 if __name__ == "__main__":

@@ -21,3 +21,5 @@ for _name, _value in _SAFE_ENV.items():
     os.environ[_name] = _value
 # A developer's real profile must never be picked up by a test.
 os.environ.pop("AWS_PROFILE", None)
+
+pytest_plugins = ["tests.support.bolt"]

@@ -1,37 +1,22 @@
 """The backend contract suite: the same HTTP scenarios against every backend, through the FastAPI app
 (httpx.ASGITransport, lifespan run by hand). Neo4j runs against the session's ArcadeDB Bolt server
-(tests/neo4j/arcadedb_server.py), configured through settings alone, like a deployed node:
+(tests/support/arcadedb_server.py), configured through settings alone, like a deployed node:
 NEO4J_URI / NEO4J_USERNAME / NEO4J_PASSWORD, and NEO4J_ADMIN_URL (ArcadeDB's HTTP API) so that each
 graph_id gets its own server database."""
 
 from __future__ import annotations
 
-import sys
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
 import pytest
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "neo4j"))
-
-import arcadedb_server  # noqa: E402
-from arcadedb_server import ROOT_PASSWORD, ArcadeDBServer  # noqa: E402
 from contract_api import API_KEY, Api  # noqa: E402
 
 from node_api import app as app_module  # noqa: E402
 from node_api.settings import NodeSettings  # noqa: E402
-
-
-@pytest.fixture(scope="session")
-def bolt_server() -> Iterator[ArcadeDBServer]:
-    try:
-        server = arcadedb_server.acquire()
-    except arcadedb_server.ServerUnavailable as exc:
-        pytest.fail(f"no Bolt server for the neo4j contract runs: {exc}", pytrace=False)
-    yield server
-    arcadedb_server.release(server)
+from tests.support.arcadedb_server import ROOT_PASSWORD, ArcadeDBServer  # noqa: E402
 
 
 def _settings(kind: str, tmp_path: Path, server: ArcadeDBServer | None) -> NodeSettings:

@@ -5,25 +5,14 @@ community-style single-database backend."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 
-import arcadedb_server
 import pytest
-from arcadedb_server import ROOT_PASSWORD, ArcadeDBServer, neo4j_settings
 
 from node_api.backends.neo4j import Neo4jBackend
 from node_api.backends.neo4j_admin import ArcadeDBHttpAdmin, SingleDatabase
-
-
-@pytest.fixture(scope="session")
-def bolt_server() -> Iterator[ArcadeDBServer]:
-    try:
-        server = arcadedb_server.acquire()
-    except arcadedb_server.ServerUnavailable as exc:
-        pytest.fail(f"no Bolt server for the Neo4j backend tests: {exc}", pytrace=False)
-    yield server
-    arcadedb_server.release(server)
+from tests.support.arcadedb_server import ROOT_PASSWORD, ArcadeDBServer, neo4j_settings
 
 
 @pytest.fixture

@@ -11,13 +11,13 @@ from pathlib import Path
 
 import pyarrow as pa
 import pytest
-from arcadedb_server import ArcadeDBServer, neo4j_settings
 
 from node_api.backends import errors
 from node_api.backends import neo4j_ddl as ddl_mod
 from node_api.backends.base import StatementKind
 from node_api.backends.neo4j import Neo4jBackend
 from node_api.backends.neo4j_admin import SingleDatabase
+from tests.support.arcadedb_server import ArcadeDBServer, neo4j_settings
 
 R, W = StatementKind.READ, StatementKind.WRITE
 DDL = [
@@ -48,7 +48,7 @@ async def test_enterprise_fails_at_start(bolt_server: ArcadeDBServer, tmp_path: 
 
 
 async def test_server_down_is_backend_unavailable(bolt_server: ArcadeDBServer, tmp_path: Path) -> None:
-    from arcadedb_server import _free_port
+    from tests.support.arcadedb_server import _free_port
 
     dead = neo4j_settings(bolt_server, tmp_path, NEO4J_URI=f"bolt://127.0.0.1:{_free_port()}")
     with pytest.raises(errors.BackendUnavailable):
@@ -56,8 +56,9 @@ async def test_server_down_is_backend_unavailable(bolt_server: ArcadeDBServer, t
 
 
 async def test_health_raises_when_server_goes_away(backend: Neo4jBackend) -> None:
-    from arcadedb_server import _free_port
     from neo4j import AsyncGraphDatabase
+
+    from tests.support.arcadedb_server import _free_port
 
     live = backend._driver
     backend._driver = AsyncGraphDatabase.driver(f"bolt://127.0.0.1:{_free_port()}", auth=("root", "x"))
@@ -112,9 +113,8 @@ async def test_failed_ddl_leaves_nothing_behind(backend: Neo4jBackend, bolt_serv
 async def test_records_survive_a_restart(backend: Neo4jBackend, bolt_server: ArcadeDBServer, tmp_path: Path,
                                          graph_id: str) -> None:
     await backend.create_database(graph_id, "entity", DDL)
-    from arcadedb_server import ROOT_PASSWORD
-
     from node_api.backends.neo4j_admin import ArcadeDBHttpAdmin
+    from tests.support.arcadedb_server import ROOT_PASSWORD
 
     again = Neo4jBackend(neo4j_settings(bolt_server, tmp_path),
                          admin=ArcadeDBHttpAdmin(bolt_server.http_url, "root", ROOT_PASSWORD))
@@ -129,9 +129,8 @@ async def test_records_survive_a_restart(backend: Neo4jBackend, bolt_server: Arc
 
 async def test_graphs_created_by_another_api_task_are_found(backend: Neo4jBackend, bolt_server: ArcadeDBServer,
                                                             tmp_path: Path, graph_id: str) -> None:
-    from arcadedb_server import ROOT_PASSWORD
-
     from node_api.backends.neo4j_admin import ArcadeDBHttpAdmin
+    from tests.support.arcadedb_server import ROOT_PASSWORD
 
     other = Neo4jBackend(neo4j_settings(bolt_server, tmp_path),
                          admin=ArcadeDBHttpAdmin(bolt_server.http_url, "root", ROOT_PASSWORD))
@@ -427,9 +426,8 @@ async def test_zoned_timestamps_keep_their_offset(backend: Neo4jBackend, graph_i
 
 async def test_exhausted_pool_is_overloaded_not_a_hang(bolt_server: ArcadeDBServer, tmp_path: Path,
                                                        graph_id: str) -> None:
-    from arcadedb_server import ROOT_PASSWORD
-
     from node_api.backends.neo4j_admin import ArcadeDBHttpAdmin
+    from tests.support.arcadedb_server import ROOT_PASSWORD
 
     settings = neo4j_settings(bolt_server, tmp_path, NEO4J_MAX_CONNECTION_POOL_SIZE=1, GRAPH_API_QUEUE_TIMEOUT=0.5)
     b = Neo4jBackend(settings, admin=ArcadeDBHttpAdmin(bolt_server.http_url, "root", ROOT_PASSWORD))
