@@ -8,7 +8,6 @@ import pyarrow as pa
 
 from client.factory import GraphClientFactory
 from cluster_local import LocalCluster
-from tests.e2e.features import COPY, STAGING, requires
 from tests.e2e.support import PERSON_DDL, isolated_client, node_http, people, put_parquet
 
 
@@ -16,7 +15,6 @@ def _count(client, graph_id: str, label: str = "Person") -> int:  # noqa: ANN001
     return client.query(graph_id, f"MATCH (n:{label}) RETURN count(n)").rows[0][0]
 
 
-@requires(*STAGING)
 def test_stage_from_s3_ingest_and_query(cluster: LocalCluster, factory: GraphClientFactory) -> None:
     graph_id = "data-ingest"
     persons = put_parquet(cluster, "e2e/ingest/person/part-0.parquet", people(0, 5000))
@@ -38,7 +36,6 @@ def test_stage_from_s3_ingest_and_query(cluster: LocalCluster, factory: GraphCli
         assert chain.rows == [[3]]
 
 
-@requires(*COPY)
 def test_copy_from_s3_as_a_task(cluster: LocalCluster, factory: GraphClientFactory) -> None:
     graph_id = "data-copy"
     source = put_parquet(cluster, "e2e/copy/person/part-0.parquet", people(0, 2000))

@@ -12,13 +12,11 @@ from client.factory import GraphClientFactory
 from client.resilience import Breakers
 from client.sync import GraphClient
 from cluster_local import LocalCluster
-from tests.e2e.features import COPY, requires
 from tests.e2e.support import PERSON_DDL, client_config, isolated_client, node_http, people, put_parquet
 
 BIG_ROWS = 2_000_000  # long enough a COPY (~2 s here) to kill the node in the middle of it
 
 
-@requires(*COPY)
 def test_kill9_during_ingestion_then_restart(cluster: LocalCluster, factory: GraphClientFactory) -> None:
     graph_id = "fault-kill"
     source = put_parquet(cluster, "e2e/kill/person/part-0.parquet", people(1_000_000, BIG_ROWS))

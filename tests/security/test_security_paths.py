@@ -15,7 +15,7 @@ import pytest
 
 from cluster_local import LocalCluster
 from cluster_local.config import HOST, NodeSpec
-from tests.e2e.features import BACKUP, COPY, STAGING, has_routes, node_routes
+from tests.e2e.features import node_routes
 
 TRICKS = [
     "..", "...", "../tenant_b", "..%2Ftenant_b", "%2e%2e", "%2e%2e%2ftenant_b", "tenant_a%2F..%2Ftenant_b",
@@ -83,14 +83,12 @@ def test_graph_id_in_bodies_cannot_escape(secure_cluster: LocalCluster, node: No
     for trick in BODY_TRICKS:
         status, text = raw(node, key, "POST", "/databases", {"graph_id": trick, "schema_type": "entity"})
         assert status in (400, 409, 422), (trick, status, text[:200])
-        if has_routes("POST /databases/{graph_id}/restore"):
-            status, text = raw(node, key, "POST", "/databases/tenant_a/restore",
-                               {"location": "x", "target_graph_id": trick})
-            assert 400 <= status < 500, (trick, status, text[:200])
+        status, text = raw(node, key, "POST", "/databases/tenant_a/restore",
+                           {"location": "x", "target_graph_id": trick})
+        assert 400 <= status < 500, (trick, status, text[:200])
     assert {p.name for p in base_path.parent.iterdir()} == outside_before
 
 
-@pytest.mark.xfail(not has_routes(*BACKUP[1:2]), reason=f"{BACKUP[0]} not merged yet", strict=False)
 def test_restore_locations_cannot_reach_other_files_or_tenants(secure_cluster: LocalCluster, node: NodeSpec,
                                                                canary: Path) -> None:
     key = secure_cluster.api_key()
@@ -107,11 +105,8 @@ def test_restore_locations_cannot_reach_other_files_or_tenants(secure_cluster: L
     assert canary.read_text() == "must survive"
 
 
-@pytest.mark.xfail(not has_routes(*STAGING[1:2]) or not has_routes(*COPY[1:2]),
-                   reason="staging tables and S3 copy not merged yet", strict=False)
 def test_source_patterns_cannot_reach_local_files_or_metadata(secure_cluster: LocalCluster, node: NodeSpec,
                                                               canary: Path) -> None:
-    assert has_routes(*STAGING[1:2], *COPY[1:2]), "the endpoints under test are not there yet"
     key = secure_cluster.api_key()
     patterns = [
         str(canary), f"file://{canary}", "file:///etc/passwd", "/etc/passwd", "../../etc/passwd",
