@@ -7,8 +7,8 @@ import argparse
 
 import uvicorn
 
+from node_api.app import create_app
 from node_api.settings import NodeSettings
-from tests.support.node import build_app
 
 
 def main() -> None:
@@ -17,7 +17,7 @@ def main() -> None:
     parser.add_argument("--port", type=int, required=True)
     args = parser.parse_args()
     settings = NodeSettings(base_path=args.base_path, port=args.port, host="127.0.0.1")
-    uvicorn.run(build_app(settings), host="127.0.0.1", port=args.port, log_level="warning",
+    uvicorn.run(create_app(settings), host="127.0.0.1", port=args.port, log_level="warning",
                 timeout_graceful_shutdown=2)
 
 

@@ -10,13 +10,13 @@ import pytest
 
 from client.calls import Endpoint
 from client.endpoints import MONITOR_PATH, GraphApi
+from node_api.app import create_app
 from tests.node_api.conftest import make_settings
-from tests.support.node import build_app
 
 
 @pytest.fixture(scope="module")
 def openapi(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
-    return build_app(make_settings(tmp_path_factory.mktemp("openapi"))).openapi()
+    return create_app(make_settings(tmp_path_factory.mktemp("openapi"))).openapi()
 
 
 def client_endpoints() -> dict[tuple[str, str], list[Endpoint[Any, Any]]]:

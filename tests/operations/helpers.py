@@ -9,6 +9,7 @@ from typing import Any
 
 import httpx
 
+from node_api.app import create_app
 from node_api.settings import NodeSettings
 from tests.support import node
 from tests.support.node import cypher_rows as cypher
@@ -30,7 +31,7 @@ def node_settings(base_path: Path, **overrides: Any) -> NodeSettings:
 
 
 def running_node(settings: NodeSettings) -> AbstractAsyncContextManager[httpx.AsyncClient]:
-    return node.in_process_client(node.build_app(settings), HEADERS, timeout_s=120)
+    return node.in_process_client(create_app(settings), HEADERS, timeout_s=120)
 
 
 async def create_graph(client: httpx.AsyncClient, graph_id: str, ddl: str = PERSON_DDL) -> None:

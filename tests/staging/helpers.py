@@ -9,6 +9,7 @@ from typing import Any
 import httpx
 import pyarrow as pa
 
+from node_api.app import create_app
 from node_api.settings import NodeSettings
 from tests.support import node
 
@@ -36,7 +37,7 @@ def node_settings(base_path: Path, **overrides: Any) -> NodeSettings:
 
 
 def running_node(settings: NodeSettings) -> AbstractAsyncContextManager[httpx.AsyncClient]:
-    return node.in_process_client(node.build_app(settings), HEADERS)
+    return node.in_process_client(create_app(settings), HEADERS)
 
 
 async def create_graph(client: httpx.AsyncClient, graph_id: str, ddl: str = GRAPH_DDL) -> None:

@@ -252,10 +252,12 @@ async def test_node_killed_mid_ingest_reports_failed_and_keeps_the_graph_whole(
         "GRAPH_API_KEY": API_KEY,
         "LOG_LEVEL": "WARNING",
         "PYTHONPATH": str(REPO),
+        "KUZU_MEMORY_PER_DB_MB": "512",
+        "KUZU_MAX_DB_SIZE_GB": "16",
     }
     proc = await asyncio.to_thread(
         subprocess.Popen,
-        [sys.executable, str(Path(__file__).with_name("serve_node.py")), str(base_path), str(port)],
+        [sys.executable, "-m", "node_api", "--base-path", str(base_path), "--port", str(port)],
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,

@@ -14,7 +14,6 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from fastapi import FastAPI
 
-from node_api.app import create_app
 from node_api.settings import NodeSettings
 
 
@@ -31,18 +30,6 @@ def node_settings(base_path: Path, api_key: str, /, **overrides: Any) -> NodeSet
     }
     values.update(overrides)
     return NodeSettings(**values)
-
-
-def build_app(settings: NodeSettings) -> FastAPI:
-    """The node's app with staging, ingestion and tasks, for as long as app.py does not wire them itself
-    (then it is the same app)."""
-    app = create_app(settings)
-    if "/tasks/{task_id}/status" not in {getattr(r, "path", None) for r in app.routes}:
-        from node_api.core.staging.wiring import install_staging, staging_service
-
-        app = create_app(settings, service_hooks=[staging_service])
-        install_staging(app)
-    return app
 
 
 @asynccontextmanager
