@@ -118,7 +118,8 @@ class OpenDatabase:
         keep = True
         conn: kuzu.Connection | None = None
         try:
-            conn = self._idle.pop() if self._idle else kuzu.Connection(self.database)
+            # A new connection is made on a worker thread: engine calls never run on the event loop.
+            conn = self._idle.pop() if self._idle else await self._runner.run(lambda: kuzu.Connection(self.database))
             self._checked_out.add(conn)
             yield conn
             if kind is StatementKind.WRITE:
