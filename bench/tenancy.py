@@ -43,6 +43,16 @@ print((proc.memory_info().rss - before) / 2**20 / len(paths))
 """
 
 
+def query_times_ms(http: httpx.Client, count: int) -> list[float]:
+    """One count query on each of the first `count` databases, timed."""
+    times = []
+    for i in range(count):
+        started = time.perf_counter()
+        http.post(f"/databases/t{i:04d}/query", json={"cypher": "MATCH (p:Person) RETURN count(p)"}).raise_for_status()
+        times.append((time.perf_counter() - started) * 1000)
+    return times
+
+
 def bare_engine_mb_per_db(files: list[Path], buffer_pool_mb: int) -> float:
     """The floor: the same databases opened by Kuzu alone in a fresh process, no server around them."""
     out = subprocess.run([sys.executable, "-c", BARE_ENGINE, *map(str, files), str(buffer_pool_mb)],
@@ -88,19 +98,10 @@ def main() -> None:
                 time.sleep(1)
             time.sleep(1)
             after_idle_close = rss_mb(proc.pid)
-            # Cost of the first query on a closed database (open + query), the price of closing.
-            reopen_ms = []
-            for i in range(min(20, n)):
-                started = time.perf_counter()
-                http.post(f"/databases/t{i:04d}/query",
-                          json={"cypher": "MATCH (p:Person) RETURN count(p)"}).raise_for_status()
-                reopen_ms.append((time.perf_counter() - started) * 1000)
-            warm_ms = []
-            for i in range(min(20, n)):
-                started = time.perf_counter()
-                http.post(f"/databases/t{i:04d}/query",
-                          json={"cypher": "MATCH (p:Person) RETURN count(p)"}).raise_for_status()
-                warm_ms.append((time.perf_counter() - started) * 1000)
+            # Cost of the first query on a closed database (open + query), the price of closing,
+            # then the same queries on the now open databases.
+            reopen_ms = query_times_ms(http, min(20, n))
+            warm_ms = query_times_ms(http, min(20, n))
     finally:
         stop_process(proc)
     bare = bare_engine_mb_per_db([base / f"t{i:04d}" / "graph.kuzu" for i in range(n)], 256)

@@ -12,6 +12,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
+from starlette.types import Scope, Send
 
 from node_api.backends import errors as be
 from node_api.core.jsonenc import dumps
@@ -49,12 +50,26 @@ class ApiError(Exception):
         self.status, self.code, self.message, self.headers, self.details = status, code, message, headers, details
 
 
+def error_body(code: str, message: str, details: Any = None, request_id: str | None = None) -> bytes:
+    return dumps({"error": {"code": code, "message": message, "details": details or {}},
+                  "request_id": request_id})
+
+
 def error_response(request: Request | None, status: int, code: str, message: str,
                    details: Any = None, headers: dict[str, str] | None = None) -> Response:
-    body: dict[str, Any] = {"error": {"code": code, "message": message, "details": details or {}}}
-    if request is not None:
-        body["request_id"] = getattr(request.state, "request_id", None)
-    return Response(dumps(body), status_code=status, media_type="application/json", headers=headers)
+    request_id = getattr(request.state, "request_id", None) if request is not None else None
+    return Response(error_body(code, message, details, request_id), status_code=status,
+                    media_type="application/json", headers=headers)
+
+
+async def send_error(scope: Scope, send: Send, status: int, code: str, message: str, details: Any = None,
+                     headers: dict[str, str] | None = None) -> None:
+    """The same error answer from pure ASGI middleware, before FastAPI is involved."""
+    body = error_body(code, message, details, scope.get("state", {}).get("request_id"))
+    raw_headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+    raw_headers += [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in (headers or {}).items()]
+    await send({"type": "http.response.start", "status": status, "headers": raw_headers})
+    await send({"type": "http.response.body", "body": body})
 
 
 def backend_error_response(request: Request | None, exc: be.BackendError) -> Response:

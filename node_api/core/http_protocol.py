@@ -14,11 +14,11 @@ from typing import Any
 
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
-from node_api.core.jsonenc import dumps
+from node_api.errors import error_body
 
 
 def _answer(status: int, reason: str, code: str, message: str) -> bytes:
-    body = dumps({"error": {"code": code, "message": message, "details": {}}, "request_id": None})
+    body = error_body(code, message)
     head = (f"HTTP/1.1 {status} {reason}\r\ncontent-type: application/json\r\nconnection: close\r\n"
             f"content-length: {len(body)}\r\n\r\n")
     return head.encode("ascii") + body

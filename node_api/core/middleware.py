@@ -14,7 +14,7 @@ from typing import Any
 import structlog
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from node_api.core.jsonenc import dumps
+from node_api.errors import send_error
 
 _GRAPH_IN_PATH = re.compile(r"^/databases/([^/]+)")
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,128}$")
@@ -113,10 +113,5 @@ class BodyLimit:
         await self.app(scope, replay, send)
 
     async def _too_large(self, scope: Scope, send: Send) -> None:
-        body = dumps({"error": {"code": "payload_too_large",
-                                "message": f"the request body is larger than {self.max_bytes} bytes",
-                                "details": {"max_bytes": self.max_bytes}},
-                      "request_id": scope.get("state", {}).get("request_id")})
-        await send({"type": "http.response.start", "status": 413,
-                    "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
-        await send({"type": "http.response.body", "body": body})
+        await send_error(scope, send, 413, "payload_too_large",
+                         f"the request body is larger than {self.max_bytes} bytes", {"max_bytes": self.max_bytes})

@@ -12,7 +12,7 @@ import re
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from node_api.core.jsonenc import dumps
+from node_api.errors import send_error
 
 _SHED_PATHS = re.compile(r"^/databases/[^/]+/(query|tables/query)$")
 
@@ -31,15 +31,7 @@ class LoadShedding:
                     if admission.saturated else None)
                 if reason:
                     admission.rejected += 1
-                    await self._refuse(scope, send, reason, admission.retry_after_s)
+                    await send_error(scope, send, 503, "overloaded", reason,
+                                     headers={"Retry-After": str(admission.retry_after_s)})
                     return
         await self.app(scope, receive, send)
-
-    @staticmethod
-    async def _refuse(scope: Scope, send: Send, reason: str, retry_after_s: int) -> None:
-        body = dumps({"error": {"code": "overloaded", "message": reason, "details": {}},
-                      "request_id": scope.get("state", {}).get("request_id")})
-        await send({"type": "http.response.start", "status": 503, "headers": [
-            (b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
-            (b"retry-after", str(retry_after_s).encode())]})
-        await send({"type": "http.response.body", "body": body})

@@ -13,7 +13,7 @@ from moto.core.botocore_stubber import BotocoreStubber
 from cluster_local.control_plane import LambdaContext
 from lambdas.common.aws import Aws, get_aws
 from lambdas.common.settings import ControlPlaneSettings, get_settings
-from lambdas.registry import InstanceItem, create_tables, now_iso
+from lambdas.registry import InstanceItem, VolumeItem, create_tables, now_iso
 
 ENV = "test"
 
@@ -100,6 +100,28 @@ def put_instance(aws: Aws) -> Any:
         return item
 
     return put
+
+
+@pytest.fixture
+def volume(aws: Aws) -> Any:
+    """An attached volume registered in the registry (EC2 volume real in moto); fields override."""
+
+    def make(size_gb: int = 100, **fields: Any) -> str:
+        vid = aws.client("ec2").create_volume(AvailabilityZone="us-east-1a", Size=size_gb)["VolumeId"]
+        values: dict[str, Any] = {
+            "database_id": f"db-{vid[-6:]}",
+            "tier": "standard",
+            "availability_zone": "us-east-1a",
+            "status": "attached",
+            "instance_id": "i-0123456789abcdef0",
+            "device": "/dev/sdf",
+        }
+        values.update(fields)
+        item = VolumeItem(volume_id=vid, size_gb=size_gb, **values)
+        aws.registry.volumes.put_item(Item=item.to_item())
+        return vid
+
+    return make
 
 
 @pytest.fixture

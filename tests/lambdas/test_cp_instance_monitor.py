@@ -135,7 +135,7 @@ def test_failed_health_check_marks_unhealthy_and_recovery_restores(
     assert status(aws, "graphs", "graph_id", "kg1") == "active" and graph_home
 
 
-def test_terminated_instance_is_cleaned_up(aws, put_instance, lambda_context, topic, reconfigure):
+def test_terminated_instance_is_cleaned_up(aws, put_instance, volume, lambda_context, topic, reconfigure):
     arn, messages = topic("alerts")
     reconfigure(ALERT_TOPIC_ARN=arn, HEALTH_CHECK_ENABLED="false")
     ec2 = aws.client("ec2")
@@ -143,19 +143,7 @@ def test_terminated_instance_is_cleaned_up(aws, put_instance, lambda_context, to
     iid = ec2.run_instances(ImageId=image, MinCount=1, MaxCount=1)["Instances"][0]["InstanceId"]
     put_instance(iid)
     place(lambda_context, "kg1")
-    vid = ec2.create_volume(AvailabilityZone="us-east-1a", Size=10)["VolumeId"]
-    aws.registry.volumes.put_item(
-        Item={
-            "volume_id": vid,
-            "database_id": "kg1",
-            "tier": "standard",
-            "size_gb": 10,
-            "availability_zone": "us-east-1a",
-            "status": "attached",
-            "instance_id": iid,
-            "device": "/dev/sdf",
-        }
-    )
+    vid = volume(10, database_id="kg1", instance_id=iid)
     assert handler(SCHEDULED, lambda_context)["terminated"] == []  # running: nothing to do
 
     ec2.terminate_instances(InstanceIds=[iid])

@@ -108,19 +108,8 @@ def test_key_provider_choice(monkeypatch: pytest.MonkeyPatch, aws):
     assert isinstance(remote, SecretsManagerKeyProvider)
 
 
-def test_node_usage_metric_drives_the_volume_monitor(aws, node_settings, tmp_path: Path, reconfigure):
-    ec2 = aws.client("ec2")
-    vid = ec2.create_volume(AvailabilityZone="us-east-1a", Size=10)["VolumeId"]
-    aws.registry.volumes.put_item(
-        Item={
-            "volume_id": vid,
-            "database_id": "kg1",
-            "tier": "standard",
-            "size_gb": 10,
-            "availability_zone": "us-east-1a",
-            "status": "attached",
-        }
-    )
+def test_node_usage_metric_drives_the_volume_monitor(aws, volume, node_settings, tmp_path: Path, reconfigure):
+    vid = volume(10, database_id="kg1", instance_id=None, device=None)
     percent = publish_volume_usage(
         aws.client("cloudwatch"), node_settings.metric_namespace_name, vid, tmp_path
     )

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import pytest
-
 from lambdas.registry import VolumeItem
 from lambdas.volume_monitor.handler import handler
 from lambdas.volume_monitor.metric import VOLUME_DIMENSION, VOLUME_USAGE_METRIC
@@ -21,29 +19,6 @@ SCHEDULED = {
     "resources": ["arn:aws:events:us-east-1:123456789012:rule/volume-monitor"],
     "detail": {},
 }
-
-
-@pytest.fixture
-def volume(aws: Any) -> Any:
-    """An attached volume registered in the registry (EC2 volume real in moto)."""
-
-    def make(size_gb: int = 100, **fields: Any) -> str:
-        vid = aws.client("ec2").create_volume(AvailabilityZone="us-east-1a", Size=size_gb)["VolumeId"]
-        item = VolumeItem(
-            volume_id=vid,
-            database_id=f"db-{vid[-6:]}",
-            tier="standard",
-            size_gb=size_gb,
-            availability_zone="us-east-1a",
-            status="attached",
-            instance_id="i-0123456789abcdef0",
-            device="/dev/sdf",
-            **fields,
-        )
-        aws.registry.volumes.put_item(Item=item.to_item())
-        return vid
-
-    return make
 
 
 def report_usage(aws: Any, volume_id: str, percent: float) -> None:
