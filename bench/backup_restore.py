@@ -30,7 +30,7 @@ import pyarrow.compute as pc
 
 from node_api.app import create_app
 from node_api.backends.base import StatementKind
-from node_api.backends.kuzu.catalog import Catalog
+from node_api.backends.embedded.catalog import Catalog
 from node_api.settings import NodeSettings
 
 REPO = Path(__file__).resolve().parents[1]

@@ -8,7 +8,7 @@ from typing import Any
 
 from fastapi import Depends, FastAPI
 
-from node_api.backends import create_backend
+from node_api.backends.factory import create_backend
 from node_api.cluster.wiring import cluster_membership, select_key_provider
 from node_api.core.admission import AdmissionController
 from node_api.core.logs import get_logger
@@ -48,7 +48,9 @@ def create_app(
             queue_timeout_s=settings.queue_timeout_s,
             memory_limit_bytes=settings.max_memory_mb << 20,
             high_water_percent=settings.memory_high_water_percent,
+            system_high_water_percent=settings.system_memory_high_water_percent,
             retry_after_s=settings.retry_after_s,
+            worker_memory=backend.worker_memory_bytes,
         )
         keys = key_provider or select_key_provider(settings)
         node = NodeState(settings=settings, backend=backend, admission=admission, key_provider=keys)

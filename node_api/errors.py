@@ -31,7 +31,11 @@ STATUS_BY_ERROR: dict[type[be.BackendError], int] = {
     be.QueryTimeout: 408,
     be.QueryFailed: 400,
     be.WriteConflict: 409,
+    be.EngineRestarted: 503,
     be.Overloaded: 503,
+    be.EngineCrashed: 500,
+    be.MemoryLimitExceeded: 400,
+    be.ResultTooLarge: 400,
     be.Unsupported: 400,  # a 4xx: the request is valid, this backend cannot serve it
     be.BackendUnavailable: 503,
 }
@@ -77,7 +81,8 @@ def backend_error_response(request: Request | None, exc: be.BackendError) -> Res
     headers = None
     if isinstance(exc, be.Overloaded):
         headers = {"Retry-After": str(exc.retry_after_s)}
-    if status >= 500 and not isinstance(exc, (be.Overloaded, be.BackendUnavailable)):
+    # A worker's death is logged once where it is seen (backends/embedded/process.py).
+    if status >= 500 and not isinstance(exc, (be.Overloaded, be.BackendUnavailable, be.EngineCrashed)):
         log.error("backend error", exc_info=exc)
     return error_response(request, status, exc.code, exc.message, exc.details, headers)
 

@@ -78,6 +78,11 @@ python3.11 -m venv /opt/graph-node/venv
 # Ships the node logs to the tier's log group.
 /opt/amazon-cloudwatch-agent/bin/amazon-cloudwatch-agent-ctl -a fetch-config -m ec2 -s \
   -c file:/etc/graph-node/cloudwatch-agent.json
+# The whole process tree (node + engine workers) under KUZU_MAX_MEMORY_MB plus headroom, enforced by
+# the kernel; per-database budgets are the node's (cgroup v2 memory.max per worker, Delegate=memory).
+mkdir -p /etc/systemd/system/graph-node.service.d
+printf '[Service]\nMemoryMax=%sM\n' "$(( ${KUZU_MAX_MEMORY_MB:-14336} * 11 / 10 ))" \
+  > /etc/systemd/system/graph-node.service.d/memory.conf
 systemctl daemon-reload
 systemctl enable --now graph-node.service
 

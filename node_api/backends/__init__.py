@@ -1,28 +1,3 @@
-"""Backend factory: GRAPH_BACKEND_TYPE picks the engine behind the node API."""
-
-from __future__ import annotations
-
-from node_api.backends.base import GraphBackend
-from node_api.settings import BackendType, NodeSettings
-
-
-def create_backend(settings: NodeSettings) -> GraphBackend:
-    if settings.backend_type is BackendType.KUZU:
-        from node_api.backends.kuzu import KuzuBackend
-
-        return KuzuBackend(settings)
-    if settings.backend_type is BackendType.NEO4J_ENTERPRISE:
-        raise SystemExit(
-            "GRAPH_BACKEND_TYPE=neo4j_enterprise is not implemented: multi-database clustering is a "
-            "documented TODO (docs/neo4j-backend.md). Use neo4j_community or kuzu."
-        )
-    from node_api.backends.neo4j import Neo4jBackend
-    from node_api.backends.neo4j_admin import ArcadeDBHttpAdmin, DatabaseAdmin, SingleDatabase
-
-    admin: DatabaseAdmin
-    if settings.neo4j_admin_url:
-        admin = ArcadeDBHttpAdmin(settings.neo4j_admin_url, settings.neo4j_username,
-                                  settings.neo4j_password.get_secret_value())
-    else:
-        admin = SingleDatabase(settings.neo4j_database)
-    return Neo4jBackend(settings, admin=admin)
+"""Graph engines behind the node API: `base.GraphBackend` is the interface, `factory.create_backend`
+picks one. Kept free of imports: engine worker processes import modules of this package and must not
+pay for the node's (pydantic, pyarrow)."""

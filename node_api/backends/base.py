@@ -60,7 +60,17 @@ class ResultStream(abc.ABC):
     columns: list[str]
 
     @abc.abstractmethod
-    def chunks(self) -> AsyncIterator[list[list[Any]]]: ...
+    def chunks(self) -> AsyncIterator[list[list[Any]]]:
+        """Each chunk as JSON-ready rows (backends/values.py shapes)."""
+
+    async def encoded_chunks(self) -> AsyncIterator[tuple[bytes, int]]:
+        """Each chunk as (one JSON array of rows, its row count). Backends whose engine encodes
+        rows itself (embedded workers) override this, so the HTTP process relays bytes it never
+        decodes."""
+        from node_api.core.jsonenc import dumps
+
+        async for chunk in self.chunks():
+            yield dumps(chunk), len(chunk)
 
 
 @dataclass(frozen=True)
@@ -114,6 +124,26 @@ class BackendStats:
     waiting_requests: int
 
 
+@dataclass(frozen=True)
+class DatabaseUsage:
+    """One open database's load, for /status/databases."""
+
+    active_connections: int
+    waiting_requests: int
+    worker_pid: int | None = None  # its engine worker process (embedded backends)
+    worker_memory_bytes: int | None = None
+
+
+@dataclass(frozen=True)
+class EngineProcessStats:
+    """Engine worker processes (embedded backends): how many run, their memory, how they ended."""
+
+    workers: int
+    worker_rss_bytes: dict[str, int]  # graph_id (or a build's label) -> resident bytes
+    exits: dict[str, int]  # reason (crashed, memory, node_memory, timeout, abandoned, stopped) -> count
+    memory_enforcement: str  # "cgroup" (kernel memory.max) or "sampling" (the node's supervisor)
+
+
 class DatabaseListener(Protocol):
     """Another part of the node that keeps files in a graph's directory (staging) and must let go of
     them while the backend deletes or replaces the graph. Called on a worker thread."""
@@ -151,8 +181,17 @@ class GraphBackend(abc.ABC):
     @abc.abstractmethod
     def stats(self) -> BackendStats: ...
 
-    def usage_by_database(self) -> dict[str, tuple[int, int]]:
-        """graph_id -> (active connections, waiting requests) for databases with a pool."""
+    def engine_processes(self) -> EngineProcessStats | None:
+        """None for backends that run no engine process of their own (Neo4j over Bolt)."""
+        return None
+
+    def worker_memory_bytes(self) -> int:
+        """Resident bytes of the processes the backend runs beside the node's own (engine workers):
+        admission control counts the node's whole process tree."""
+        return 0
+
+    def usage_by_database(self) -> dict[str, DatabaseUsage]:
+        """graph_id -> its load, for databases open now."""
         return {}
 
     # ---- statement policy

@@ -86,3 +86,29 @@ class BackendUnavailable(BackendError):
     """The engine itself is unreachable (e.g. the Bolt server is down)."""
 
     code = "backend_unavailable"
+
+
+class EngineCrashed(BackendError):
+    """The database's engine process died while serving the request (a signal, an abort). Only that
+    database's requests in flight fail; it reopens, with every committed transaction, on the next."""
+
+    code = "engine_crashed"
+
+
+class MemoryLimitExceeded(BackendError):
+    """The database's queries passed its memory budget (or the node's) and were stopped."""
+
+    code = "memory_limit_exceeded"
+
+
+class EngineRestarted(Overloaded):
+    """Transient: the database's engine was restarted (another query on it overran its budget, or the
+    node closed it) while this request waited on it; retrying is safe, nothing was committed."""
+
+    code = "engine_restarted"
+
+
+class ResultTooLarge(BackendError):
+    """A JSON answer would pass GRAPH_API_MAX_JSON_RESULT_BYTES: stream it (NDJSON or SSE) instead."""
+
+    code = "result_too_large"

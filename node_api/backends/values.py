@@ -7,6 +7,7 @@ rest (Decimal, timedelta, bytes) are encoded by core/jsonenc.py.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 
@@ -53,3 +54,14 @@ def kuzu_value(value: Any) -> Any:
 
 def kuzu_row(row: list[Any]) -> list[Any]:
     return [kuzu_value(v) if isinstance(v, (dict, list)) else v for v in row]
+
+
+_STRUCTURED_TYPE = ("NODE", "REL", "STRUCT", "MAP", "UNION", "ANY")
+
+
+def row_encoder(column_types: list[str]) -> Callable[[list[Any]], list[Any]] | None:
+    """A function turning one engine row into JSON-ready values, from the result's column types;
+    None when no column needs converting (scalars pass through untouched)."""
+    if not any(marker in t for t in column_types for marker in _STRUCTURED_TYPE):
+        return None
+    return kuzu_row

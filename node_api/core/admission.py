@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager, suppress
 
 import psutil
@@ -20,14 +20,20 @@ _MEMORY_SAMPLE_INTERVAL_S = 0.5
 class AdmissionController:
     def __init__(
         self, *, max_concurrent: int, max_queued: int, queue_timeout_s: float, memory_limit_bytes: int,
-        high_water_percent: float, retry_after_s: int,
+        high_water_percent: float, retry_after_s: int, system_high_water_percent: float = 100.0,
+        worker_memory: Callable[[], int] = lambda: 0,
     ) -> None:
+        """`worker_memory()` gives the resident bytes of the node's other processes (engine workers):
+        the node's memory is its whole process tree. `system_high_water_percent` also refuses work
+        when the host's memory is that full (100 turns the host check off)."""
         self.max_concurrent = max_concurrent
         self.max_queued = max_queued
         self.queue_timeout_s = queue_timeout_s
         self.memory_limit_bytes = memory_limit_bytes
         self.high_water_percent = high_water_percent
+        self.system_high_water_percent = system_high_water_percent
         self.retry_after_s = retry_after_s
+        self._worker_memory = worker_memory
         self._slots = asyncio.Semaphore(max_concurrent)
         self.in_flight = 0
         self.queued = 0
@@ -53,16 +59,17 @@ class AdmissionController:
             await asyncio.sleep(_MEMORY_SAMPLE_INTERVAL_S)
 
     def sample_memory(self) -> None:
-        self.rss_bytes = self._process.memory_info().rss
+        self.rss_bytes = self._process.memory_info().rss + self._worker_memory()
         self.system_memory_percent = psutil.virtual_memory().percent
 
     @property
     def memory_pressure(self) -> str | None:
         if self.rss_bytes > self.memory_limit_bytes * self.high_water_percent / 100:
-            return (f"node memory {self.rss_bytes >> 20} MB is past {self.high_water_percent:g}% of "
+            return (f"node memory (its processes) {self.rss_bytes >> 20} MB is past {self.high_water_percent:g}% of "
                     f"KUZU_MAX_MEMORY_MB ({self.memory_limit_bytes >> 20} MB)")
-        if self.system_memory_percent > self.high_water_percent:
-            return f"system memory use {self.system_memory_percent:g}% is past {self.high_water_percent:g}%"
+        if self.system_high_water_percent < 100 and self.system_memory_percent > self.system_high_water_percent:
+            return (f"system memory use {self.system_memory_percent:g}% is past "
+                    f"{self.system_high_water_percent:g}% (GRAPH_API_SYSTEM_MEMORY_HIGH_WATER_PERCENT)")
         return None
 
     @property

@@ -11,12 +11,16 @@ from __future__ import annotations
 import asyncio
 import shutil
 from collections import deque
+from collections.abc import Iterator
 from contextlib import suppress
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client.core import CounterMetricFamily
+from prometheus_client.registry import Collector
 
+from node_api.backends.base import EngineProcessStats
 from node_api.backends.errors import BackendError
 
 if TYPE_CHECKING:
@@ -48,6 +52,7 @@ class NodeSnapshot:
     volume_used_bytes: int
     volume_total_bytes: int
     database_sizes: dict[str, int] = field(default_factory=dict)
+    engine: EngineProcessStats | None = None
 
     @property
     def capacity_percent(self) -> float:
@@ -107,6 +112,7 @@ async def take_snapshot(node: NodeState, *, with_sizes: bool = True) -> NodeSnap
         volume_used_bytes=used,
         volume_total_bytes=total,
         database_sizes=sizes,
+        engine=backend.engine_processes(),
     )
 
 
@@ -146,13 +152,19 @@ class NodeMetrics:
             "requests_rejected": gauge("graph_api_requests_rejected", "Requests refused by admission control "
                                        "since start (503)."),
             "ingestion_queue_depth": gauge("graph_api_ingestion_queue_depth", "Ingestion tasks queued or running."),
-            "memory_rss_bytes": gauge("graph_api_memory_rss_bytes", "Resident memory of the node process."),
+            "memory_rss_bytes": gauge("graph_api_memory_rss_bytes",
+                                      "Resident memory of the node's processes (HTTP process and engine workers)."),
             "memory_limit_bytes": gauge("graph_api_memory_limit_bytes", "The node's memory budget."),
             "volume_used_bytes": gauge("graph_api_volume_used_bytes", "Used bytes of the data volume."),
             "volume_total_bytes": gauge("graph_api_volume_total_bytes", "Size of the data volume."),
             "volume_percent": gauge("graph_api_volume_usage_percent", "Data volume usage."),
         }
         self._database_size = gauge("graph_api_database_size_bytes", "Bytes on disk per database.", ("graph_id",))
+        self._workers = gauge("graph_api_engine_workers", "Engine worker processes running (one per open database).")
+        self._worker_rss = gauge("graph_api_engine_worker_memory_bytes", "Resident memory of each engine worker.",
+                                 ("graph_id",))
+        self._worker_exits = _WorkerExits()
+        r.register(self._worker_exits)
 
     def observe_request(self, operation: str, status: int, duration_ms: float) -> None:
         """RequestContext's on_complete: runs once per request, on the event loop."""
@@ -177,4 +189,25 @@ class NodeMetrics:
         self._database_size.clear()  # deleted databases disappear from the exposition
         for graph_id, size in snapshot.database_sizes.items():
             self._database_size.labels(graph_id).set(size)
+        self._worker_rss.clear()
+        if snapshot.engine is not None:
+            self._workers.set(snapshot.engine.workers)
+            for label, rss in snapshot.engine.worker_rss_bytes.items():
+                self._worker_rss.labels(label).set(rss)
+            self._worker_exits.exits = snapshot.engine.exits
         return generate_latest(self.registry)
+
+
+class _WorkerExits(Collector):
+    """graph_api_engine_worker_exits_total{reason}: how engine workers ended since the node started
+    (crashed = a segfault or abort; memory / node_memory / timeout / abandoned = killed by the node)."""
+
+    def __init__(self) -> None:
+        self.exits: dict[str, int] = {}
+
+    def collect(self) -> Iterator[CounterMetricFamily]:
+        family = CounterMetricFamily("graph_api_engine_worker_exits", "Engine worker processes ended, by reason.",
+                                     labels=["reason"])
+        for reason, count in self.exits.items():
+            family.add_metric([reason], count)
+        yield family

@@ -1,7 +1,8 @@
 """Streamed query results: NDJSON and Server-Sent Events with one event sequence.
 
     header  {"columns": [...]}
-    rows    {"rows": [[...], ...]}          one per chunk (KUZU_CHUNK_SIZE rows)
+    rows    {"rows": [[...], ...]}          one per chunk (KUZU_CHUNK_SIZE rows), relayed as the
+                                            engine's worker encoded it (never decoded here)
     summary {"row_count", "execution_time_ms", "complete": true}
     error   {"error": {"code", "message"}}  if the query fails after the stream began
 
@@ -17,6 +18,7 @@ from __future__ import annotations
 import time
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack
+from dataclasses import dataclass
 from typing import Any
 
 from sse_starlette.sse import EventSourceResponse, ServerSentEvent
@@ -31,15 +33,26 @@ NDJSON = "application/x-ndjson"
 SSE = "text/event-stream"
 
 
+@dataclass(frozen=True)
+class EncodedRows:
+    """A `rows` event's payload as bytes: `data` is one JSON array of `count` rows."""
+
+    data: bytes
+    count: int
+
+
+Event = tuple[str, "dict[str, Any] | EncodedRows"]
+
+
 async def result_events(
     stream: ResultStream, started: float, extra: dict[str, Any] | None = None
-) -> AsyncIterator[tuple[str, dict[str, Any]]]:
+) -> AsyncIterator[Event]:
     yield "header", {"columns": stream.columns, **(extra or {})}
     row_count = 0
     try:
-        async for chunk in stream.chunks():
-            row_count += len(chunk)
-            yield "rows", {"rows": chunk}
+        async for data, count in stream.encoded_chunks():
+            row_count += count
+            yield "rows", EncodedRows(data, count)
     except BackendError as exc:
         yield "error", {"error": {"code": exc.code, "message": exc.message}, "row_count": row_count}
         return
@@ -60,25 +73,32 @@ class _ClosesStack:
 
 
 class NdjsonResponse(_ClosesStack, StreamingResponse):
-    def __init__(self, events: AsyncIterator[tuple[str, dict[str, Any]]], exit_stack: AsyncExitStack,
+    def __init__(self, events: AsyncIterator[Event], exit_stack: AsyncExitStack,
                  headers: dict[str, str] | None = None) -> None:
         self.exit_stack = exit_stack
 
         async def lines() -> AsyncIterator[bytes]:
             async for kind, payload in events:
-                yield dumps_line({"type": kind, **payload})
+                if isinstance(payload, EncodedRows):
+                    yield b'{"type":"rows","rows":' + payload.data + b"}\n"
+                else:
+                    yield dumps_line({"type": kind, **payload})
 
         super().__init__(lines(), media_type=NDJSON, headers=headers)
 
 
 class SseResponse(_ClosesStack, EventSourceResponse):
-    def __init__(self, events: AsyncIterator[tuple[str, dict[str, Any]]], exit_stack: AsyncExitStack,
+    def __init__(self, events: AsyncIterator[Event], exit_stack: AsyncExitStack,
                  headers: dict[str, str] | None = None) -> None:
         self.exit_stack = exit_stack
 
         async def messages() -> AsyncIterator[ServerSentEvent]:
             async for kind, payload in events:
-                yield ServerSentEvent(data=dumps(payload).decode(), event=kind)
+                if isinstance(payload, EncodedRows):
+                    data = '{"rows":' + payload.data.decode() + "}"
+                else:
+                    data = dumps(payload).decode()
+                yield ServerSentEvent(data=data, event=kind)
 
         super().__init__(messages(), headers=headers, ping=15)
 

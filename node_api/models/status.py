@@ -22,12 +22,22 @@ class DatabaseStatus(BaseModel):
     active_connections: int
     waiting_requests: int
     last_used_at: str | None = None
+    worker_pid: int | None = None  # the engine worker serving it while open (embedded engines)
+    worker_memory_mb: float | None = None
 
 
 class DatabasesStatusResponse(BaseModel):
     databases: list[DatabaseStatus]
     open_databases: int
     total: int
+
+
+class EngineWorkersInfo(BaseModel):
+    """Embedded engines run one worker process per open database (docs/architecture.md)."""
+
+    running: int
+    memory_enforcement: str  # "cgroup" (the kernel's memory.max) or "sampling" (the node's supervisor)
+    exits: dict[str, int]  # how workers ended since start: crashed, memory, node_memory, timeout, ...
 
 
 class InfoResponse(BaseModel):
@@ -51,3 +61,5 @@ class InfoResponse(BaseModel):
     memory_per_db_mb: int
     uptime_seconds: float
     limits: dict[str, float | int]
+    engine_workers: EngineWorkersInfo | None = None
+

@@ -29,14 +29,15 @@ async def database_metrics(graph_id: GraphIdDep, node: NodeDep, operations: Oper
     info = await backend.database_info(graph_id)
     async with node.admission.admit():
         stats = await backend.database_stats(graph_id)
-    active, waiting = backend.usage_by_database().get(graph_id, (0, 0))
+    load = backend.usage_by_database().get(graph_id)
     backups: list[dict] = []
     with suppress(BackendError):  # S3 unreachable: the graph's own figures still answer
         backups = await operations.list_backups(graph_id)
     return DatabaseMetricsResponse(
         graph_id=graph_id, schema_type=info.schema_type, created_at=info.created_at,
         size_bytes=stats.size_bytes, node_count=stats.node_count, rel_count=stats.rel_count,
-        last_write_at=stats.last_write_at, is_open=info.is_open, active_connections=active,
-        waiting_requests=waiting, last_backup_at=str(backups[0]["created_at"]) if backups else None,
+        last_write_at=stats.last_write_at, is_open=info.is_open,
+        active_connections=load.active_connections if load else 0,
+        waiting_requests=load.waiting_requests if load else 0, last_backup_at=str(backups[0]["created_at"]) if backups else None,
         backups=len(backups),
     )

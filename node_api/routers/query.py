@@ -8,7 +8,7 @@ from contextlib import AsyncExitStack
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
-from node_api.backends.base import QueryResult
+from node_api.backends.errors import ResultTooLarge
 from node_api.core.disconnect import ClientDisconnected, unless_disconnected
 from node_api.core.jsonenc import dumps
 from node_api.core.streaming import NDJSON, NdjsonResponse, SseResponse, negotiate, result_events
@@ -36,23 +36,37 @@ async def query(graph_id: GraphIdDep, body: QueryRequest, request: Request, node
     started = time.perf_counter()
 
     if media == "application/json":
-        async def run() -> QueryResult:
-            async with node.admission.admit():
-                return await node.backend.execute(graph_id, body.cypher, body.parameters, timeout_s=timeout_s,
-                                                  kind=kind)
+        async def run() -> tuple[list[str], list[bytes], int]:
+            # The rows arrive as JSON arrays already encoded by the engine's worker: the answer is
+            # assembled from them without decoding a row, bounded by GRAPH_API_MAX_JSON_RESULT_BYTES.
+            async with node.admission.admit(), node.backend.stream(
+                graph_id, body.cypher, body.parameters, timeout_s=timeout_s, kind=kind,
+                chunk_size=settings.chunk_size,
+            ) as stream:
+                parts: list[bytes] = []
+                size = count = 0
+                async for data, rows in stream.encoded_chunks():
+                    size += len(data)
+                    if size > settings.max_json_result_bytes:
+                        raise ResultTooLarge(
+                            f"the result is larger than {settings.max_json_result_bytes} bytes "
+                            "(GRAPH_API_MAX_JSON_RESULT_BYTES); ask for it as a stream with "
+                            "Accept: application/x-ndjson or text/event-stream",
+                            max_bytes=settings.max_json_result_bytes)
+                    parts.append(data[1:-1])  # the rows inside the chunk's brackets
+                    count += rows
+                return stream.columns, parts, count
 
         try:
-            result = await unless_disconnected(request, run())
+            columns, parts, count = await unless_disconnected(request, run())
         except ClientDisconnected:
             return Response(status_code=499)  # nobody is listening; the engine was interrupted
-        payload = {
-            "graph_id": graph_id,
-            "columns": result.columns,
-            "rows": result.rows,
-            "row_count": len(result.rows),
-            "execution_time_ms": round((time.perf_counter() - started) * 1000, 2),
-        }
-        return Response(dumps(payload), media_type="application/json")
+        elapsed_ms = round((time.perf_counter() - started) * 1000, 2)
+        body_bytes = b"".join((
+            b'{"graph_id":', dumps(graph_id), b',"columns":', dumps(columns), b',"rows":[', b",".join(parts),
+            b'],"row_count":', str(count).encode(), b',"execution_time_ms":', dumps(elapsed_ms), b"}",
+        ))
+        return Response(body_bytes, media_type="application/json")
 
     # Streaming: errors up to the first row (missing database, syntax, timeout) still get their
     # own HTTP status, because the query runs before the response starts.

@@ -13,7 +13,13 @@ from starlette.responses import Response
 from node_api.backends.errors import BackendError
 from node_api.core.jsonenc import dumps
 from node_api.deps import NodeDep
-from node_api.models.status import DatabasesStatusResponse, DatabaseStatus, InfoResponse, StatusResponse
+from node_api.models.status import (
+    DatabasesStatusResponse,
+    DatabaseStatus,
+    EngineWorkersInfo,
+    InfoResponse,
+    StatusResponse,
+)
 from node_api.security.auth import require_api_key
 
 public = APIRouter(tags=["health"])
@@ -60,14 +66,18 @@ async def node_status(node: NodeDep) -> Response:
 @protected.get("/status/databases", response_model=DatabasesStatusResponse, name="status_databases")
 async def databases_status(node: NodeDep) -> DatabasesStatusResponse:
     infos = await node.backend.list_databases()
-    usage = getattr(node.backend, "usage_by_database", lambda: {})()
+    usage = node.backend.usage_by_database()
     items = []
     for info in infos:
-        active, waiting = usage.get(info.graph_id, (0, 0))
+        load = usage.get(info.graph_id)
         items.append(DatabaseStatus(
             graph_id=info.graph_id, schema_type=info.schema_type, is_open=info.is_open,
-            active_connections=active, waiting_requests=waiting,
+            active_connections=load.active_connections if load else 0,
+            waiting_requests=load.waiting_requests if load else 0,
             last_used_at=info.last_used_at.isoformat() if info.last_used_at else None,
+            worker_pid=load.worker_pid if load else None,
+            worker_memory_mb=round(load.worker_memory_bytes / 2**20, 1)
+            if load and load.worker_memory_bytes is not None else None,
         ))
     return DatabasesStatusResponse(databases=items, open_databases=sum(i.is_open for i in items), total=len(items))
 
@@ -77,6 +87,7 @@ async def info(node: NodeDep) -> InfoResponse:
     settings, backend, admission = node.settings, node.backend, node.admission
     stats = backend.stats()
     count = await backend.database_count()
+    engine = backend.engine_processes()
     return InfoResponse(
         instance_id=settings.instance_id,
         cluster_tier=settings.tier,
@@ -106,5 +117,8 @@ async def info(node: NodeDep) -> InfoResponse:
             "max_query_length": settings.max_query_length,
             "chunk_size": settings.chunk_size,
             "max_open_databases": settings.max_open_databases,
+            "timeout_grace_s": settings.timeout_grace_s,
         },
+        engine_workers=EngineWorkersInfo(running=engine.workers, memory_enforcement=engine.memory_enforcement,
+                                         exits=engine.exits) if engine else None,
     )

@@ -25,7 +25,7 @@ def _settings(kind: str, tmp_path: Path, server: ArcadeDBServer | None) -> NodeS
         "KUZU_DATABASE_PATH": str(tmp_path / "dbs"),
         "GRAPH_API_KEY": API_KEY,
         "KUZU_MAX_DATABASES_PER_NODE": 20,
-        "KUZU_MEMORY_PER_DB_MB": 64,
+        "KUZU_MEMORY_PER_DB_MB": 512,
         "KUZU_MAX_DB_SIZE_GB": 1,
         "KUZU_CHUNK_SIZE": 100,
     }

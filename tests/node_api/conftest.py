@@ -68,7 +68,7 @@ class LiveNode:
         self.url = f"http://127.0.0.1:{self.port}"
         self.base_path = base_path
         self.log_path = base_path.parent / f"node-{self.port}.log"
-        self.env = {**os.environ, "GRAPH_API_KEY": API_KEY, "KUZU_MEMORY_PER_DB_MB": "64",
+        self.env = {**os.environ, "GRAPH_API_KEY": API_KEY, "KUZU_MEMORY_PER_DB_MB": "512", "GRAPH_API_SYSTEM_MEMORY_HIGH_WATER_PERCENT": "100",
                     "KUZU_MAX_DB_SIZE_GB": "16", "KUZU_THREADS_PER_DB": "1", **(env or {})}
         self.process: subprocess.Popen[bytes] | None = None
 

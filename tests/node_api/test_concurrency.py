@@ -73,15 +73,11 @@ async def test_concurrency_across_databases(roomy):
 async def test_reads_run_while_a_write_is_waiting(settings_factory):
     async with node_client(settings_factory(connection_pool_size=4)) as client:
         await create_db(client, "g", ddl=PERSON_DDL)
-        handle = await client.app.state.node.backend._handle("g")
-        await handle.write_lock.acquire()  # a write is in progress
-        try:
+        async with client.app.state.node.backend.writes_held("g", wait_s=5):  # a write is in progress
             write = asyncio.create_task(cypher(client, "g", "CREATE (:Person {id: 1})"))
             read = await cypher(client, "g", "MATCH (p:Person) RETURN count(p)")
             assert read.status_code == 200 and read.json()["rows"] == [[0]]
             assert not write.done()
-        finally:
-            handle.write_lock.release()
         assert (await write).status_code == 200
 
 
@@ -112,10 +108,7 @@ async def test_idle_databases_are_closed_lru_and_reopen_intact(settings_factory)
         assert {d["graph_id"] for d in status["databases"] if d["is_open"]} == {"g0", "g1", "g2"}
 
 
-async def test_idle_timeout_closes_databases(settings_factory, monkeypatch):
-    import node_api.backends.kuzu.backend as kb
-
-    monkeypatch.setattr(kb, "_REAPER_INTERVAL_S", 0.05)
+async def test_idle_timeout_closes_databases(settings_factory):
     async with node_client(settings_factory(idle_database_timeout_s=0.1)) as client:
         await create_db(client, "g", ddl=PERSON_DDL)
         await cypher(client, "g", "RETURN 1")

@@ -9,7 +9,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from node_api.backends.kuzu.backup import STORAGE_VERSION, check_compatible
+from node_api.backends.embedded.backend import EmbeddedBackend
+from node_api.backends.embedded.backup import check_compatible
+from node_api.backends.embedded.profiles import KUZU
 from node_api.core.backup.errors import IncompatibleBackup
 from operations.helpers import backup, create_graph, cypher, dump, populate, restore, wait_task
 
@@ -136,12 +138,15 @@ async def test_backup_from_another_engine_version_is_refused(client: httpx.Async
     assert body["request_id"]
 
 
-def test_storage_version_guard() -> None:
-    good = {"engine": "kuzu", "engine_version": __import__("kuzu").__version__, "storage_version": STORAGE_VERSION}
-    check_compatible(good)
-    for change in ({"storage_version": STORAGE_VERSION - 1}, {"engine": "neo4j"}):
+def test_engine_version_guard(tmp_path: Path) -> None:
+    from operations.helpers import node_settings
+
+    backend = EmbeddedBackend(node_settings(tmp_path), KUZU)
+    good = {"engine": "kuzu", "engine_version": KUZU.version, "storage_version": 39}
+    check_compatible(backend, good)
+    for change in ({"engine_version": "0.11.2"}, {"engine": "neo4j"}, {"engine": "ladybug"}):
         with pytest.raises(IncompatibleBackup):
-            check_compatible(good | change)
+            check_compatible(backend, good | change)
 
 
 def _backup_root(base_path: Path) -> Path:

@@ -29,7 +29,7 @@ def live_url(tmp_path: Path) -> Iterator[tuple[str, Path]]:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     log_path = tmp_path / "node.log"
-    env = {**os.environ, "GRAPH_API_KEY": API_KEY, "KUZU_MEMORY_PER_DB_MB": "64", "KUZU_MAX_DB_SIZE_GB": "16",
+    env = {**os.environ, "GRAPH_API_KEY": API_KEY, "KUZU_MEMORY_PER_DB_MB": "512", "GRAPH_API_SYSTEM_MEMORY_HIGH_WATER_PERCENT": "100", "KUZU_MAX_DB_SIZE_GB": "16",
            "KUZU_THREADS_PER_DB": "1", "WRITER_TIER": "premium", "INSTANCE_ID": "i-0logs"}
     with log_path.open("wb") as log:
         process = subprocess.Popen(

@@ -18,15 +18,16 @@ from node_api.settings import NodeSettings
 
 
 def node_settings(base_path: Path, api_key: str, /, **overrides: Any) -> NodeSettings:
-    """A small node: 64 MB and one thread per database, host limits no test machine reaches (overrides
+    """A small node: 512 MB and one thread per database, host limits no test machine reaches (overrides
     may replace any of it, the key included)."""
     values: dict[str, Any] = {
         "base_path": base_path,
         "api_key": api_key,
-        "memory_per_db_mb": 64,
+        "memory_per_db_mb": 512,
         "max_db_size_gb": 16,
         "threads_per_db": 1,
         "max_memory_mb": 16384,
+        "system_memory_high_water_percent": 100,  # never the host's memory: the node's own limits only
     }
     values.update(overrides)
     return NodeSettings(**values)

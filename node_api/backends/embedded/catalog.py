@@ -1,7 +1,7 @@
-"""The on-disk layout of the Kuzu databases of one node.
+"""The on-disk layout of the embedded databases of one node.
 
-    {base}/{graph_id}/meta.json      schema type, creation time, engine version
-    {base}/{graph_id}/graph.kuzu     the Kuzu database (plus graph.kuzu.wal)
+    {base}/{graph_id}/meta.json      schema type, creation time, engine and its version
+    {base}/{graph_id}/graph.kuzu     the engine's database file (graph.lbug for LadybugDB), plus its WAL
     {base}/.creating/                databases being built; renamed into place when complete
     {base}/.trash/                   deleted databases, removed in the background
 
@@ -19,12 +19,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from node_api.backends.embedded.profiles import EngineProfile
 from node_api.security.paths import graph_dir, validate_graph_id
 
 META_FILE = "meta.json"
-GRAPH_FILE = "graph.kuzu"
-WAL_FILE = "graph.kuzu.wal"
-ENGINE_FILES = frozenset({META_FILE, GRAPH_FILE, WAL_FILE})
 
 
 @dataclass(frozen=True)
@@ -56,7 +54,9 @@ class GraphMeta:
 
 
 class Catalog:
-    def __init__(self, base_path: Path) -> None:
+    def __init__(self, base_path: Path, profile: EngineProfile) -> None:
+        self.profile = profile
+        self.node_files = profile.engine_files | {META_FILE}  # replaced by a swap; the rest is carried
         self.base = base_path.resolve()
         self.creating = self.base / ".creating"
         self.trash = self.base / ".trash"
@@ -72,7 +72,10 @@ class Catalog:
         return graph_dir(self.base, graph_id)
 
     def graph_file(self, graph_id: str) -> Path:
-        return self.graph_dir(graph_id) / GRAPH_FILE
+        return self.graph_dir(graph_id) / self.profile.graph_file
+
+    def build_file(self, build_dir: Path) -> Path:
+        return build_dir / self.profile.graph_file
 
     def exists(self, graph_id: str) -> bool:
         return (self.graph_dir(graph_id) / META_FILE).is_file()
@@ -115,7 +118,7 @@ class Catalog:
         carried: list[str] = []
         if target.exists():
             for entry in target.iterdir():
-                if entry.name not in ENGINE_FILES and not (build_dir / entry.name).exists():
+                if entry.name not in self.node_files and not (build_dir / entry.name).exists():
                     os.rename(entry, build_dir / entry.name)
                     carried.append(entry.name)
         old = self.trash / f"{graph_id}-{uuid.uuid4().hex[:8]}"

@@ -1,13 +1,14 @@
-"""One open Kuzu database: its `kuzu.Database`, a pool of connections, and the write lane.
+"""One open database: its worker process, a pool of channels (engine connections), the write lane.
 
-Guards measured on this machine (kuzu 0.11.3):
-- One `Database` per path per process: the backend keeps exactly one OpenDatabase per graph.
+Guards measured on this machine (kuzu 0.11.3; LadybugDB 0.22.0 the same unless docs say otherwise):
+- One `Database` per path per process, and one process per database: the backend keeps exactly one
+  OpenDatabase (one worker) per graph.
 - One write transaction per database at a time, and a second fails at once: writes take
   `write_lock` first, so they queue here instead of failing in the engine. Reads run concurrently
-  (MVCC) on other pooled connections.
-- Connections are checked out exclusively: a connection never serves two requests at once.
-- A connection whose transaction failed to begin segfaults on its next query: such connections
-  (and any that saw an unexpected error) are discarded, never returned to the pool.
+  (MVCC) on other channels.
+- Channels are checked out exclusively: an engine connection never serves two requests at once.
+- A connection whose transaction failed to begin segfaults on its next query (Kuzu 0.11.3): the
+  worker closes such connections (and any that saw an unexpected error) and the channel is dropped.
 """
 
 from __future__ import annotations
@@ -16,32 +17,18 @@ import asyncio
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, nullcontext
-from pathlib import Path
-
-import kuzu
 
 from node_api.backends.base import StatementKind
+from node_api.backends.embedded.process import Channel, WorkerProcess
 from node_api.backends.errors import DatabaseBusy, Overloaded
-from node_api.backends.kuzu.errors import must_discard_connection
-from node_api.backends.kuzu.runner import EngineRunner
 
 
 class OpenDatabase:
-    def __init__(
-        self,
-        graph_id: str,
-        database: kuzu.Database,
-        runner: EngineRunner,
-        *,
-        pool_size: int,
-        max_waiters: int,
-        queue_timeout_s: float,
-        retry_after_s: int,
-    ) -> None:
+    def __init__(self, graph_id: str, worker: WorkerProcess, *, pool_size: int, max_waiters: int,
+                 queue_timeout_s: float, retry_after_s: int) -> None:
         self.graph_id = graph_id
-        self.database = database
-        self._runner = runner
-        self._idle: list[kuzu.Connection] = []
+        self.worker = worker
+        self._idle: list[Channel] = []
         self._slots = asyncio.Semaphore(pool_size)
         self.write_lock = asyncio.Lock()
         self._max_waiters = max_waiters
@@ -52,23 +39,7 @@ class OpenDatabase:
         self.closing = False
         self.last_used = time.monotonic()
         self.last_write: float | None = None
-        self._checked_out: set[kuzu.Connection] = set()
-
-    @classmethod
-    async def open(
-        cls, graph_id: str, path: Path, runner: EngineRunner, *, buffer_pool_bytes: int, max_db_size_bytes: int,
-        threads: int, pool_size: int, max_waiters: int, queue_timeout_s: float, retry_after_s: int,
-    ) -> OpenDatabase:
-        database = await runner.run(
-            lambda: kuzu.Database(
-                str(path),
-                buffer_pool_size=buffer_pool_bytes,  # a hard cap: Kuzu does not spill past it
-                max_num_threads=threads,
-                max_db_size=max_db_size_bytes,  # address space reserved per Database (default 8 TiB)
-            )
-        )
-        return cls(graph_id, database, runner, pool_size=pool_size, max_waiters=max_waiters,
-                   queue_timeout_s=queue_timeout_s, retry_after_s=retry_after_s)
+        self._checked_out: set[Channel] = set()
 
     @property
     def idle(self) -> bool:
@@ -78,9 +49,13 @@ class OpenDatabase:
     def idle_connections(self) -> int:
         return len(self._idle)
 
+    @property
+    def usable(self) -> bool:
+        return not self.closing and self.worker.alive
+
     @asynccontextmanager
-    async def connection(self, kind: StatementKind) -> AsyncIterator[kuzu.Connection]:
-        if self.closing:
+    async def connection(self, kind: StatementKind) -> AsyncIterator[Channel]:
+        if not self.usable:
             raise DatabaseBusy(f"database {self.graph_id} is closing; retry", graph_id=self.graph_id)
         if self.waiting >= self._max_waiters:
             raise Overloaded(
@@ -115,43 +90,35 @@ class OpenDatabase:
             self.waiting -= 1
 
         self.active += 1
-        keep = True
-        conn: kuzu.Connection | None = None
+        channel: Channel | None = None
         try:
-            # A new connection is made on a worker thread: engine calls never run on the event loop.
-            conn = self._idle.pop() if self._idle else await self._runner.run(lambda: kuzu.Connection(self.database))
-            self._checked_out.add(conn)
-            yield conn
+            channel = self._idle.pop() if self._idle else await self.worker.channel()
+            self._checked_out.add(channel)
+            yield channel
             if kind is StatementKind.WRITE:
                 self.last_write = time.time()
-        except BaseException as exc:
-            keep = not must_discard_connection(exc) and not isinstance(exc, asyncio.CancelledError)
-            raise
         finally:
             self.active -= 1
             self.last_used = time.monotonic()
-            if conn is not None:
-                self._checked_out.discard(conn)
-                if keep and not self.closing:
-                    self._idle.append(conn)
+            if channel is not None:
+                self._checked_out.discard(channel)
+                if channel.broken or not self.usable:
+                    channel.close()
                 else:
-                    conn.close()
+                    self._idle.append(channel)
             self._slots.release()
             if write_locked:
                 self.write_lock.release()
 
     def interrupt_all(self) -> None:
-        for conn in list(self._checked_out):
-            conn.interrupt()
+        for channel in list(self._checked_out):
+            self.worker.interrupt(channel.id)
 
     async def close(self) -> None:
-        """Closes connections and the Database. The caller ensures nothing is checked out."""
+        """Closes the channels and stops the worker (it checkpoints and closes the database).
+        The caller ensures nothing is checked out, or accepts that the worker is killed under it."""
         self.closing = True
         idle, self._idle = self._idle, []
-
-        def _close() -> None:
-            for conn in idle:
-                conn.close()
-            self.database.close()
-
-        await self._runner.run(_close)
+        for channel in idle:
+            channel.close()
+        await self.worker.stop()

@@ -1,0 +1,152 @@
+"""What a worker does with one engine connection: statements, results, schema, counts, COPY.
+
+Runs inside the worker process only (it imports the engine). Every function takes an engine
+connection (`kuzu.Connection` or `ladybug.Connection`: the same Python API) and returns plain data
+that the worker sends to the node as JSON.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from node_api.backends.values import row_encoder
+from node_api.core.jsonenc import dumps
+
+_COPIED = re.compile(r"(\d+) tuples have been copied")
+MAX_WARNINGS = 100
+
+
+class OpenResult:
+    """One query's result on a worker connection, read a chunk at a time and sent as JSON bytes.
+
+    Rows are encoded here, in the worker: the node relays the bytes without decoding them, so a
+    large result costs the node's event loop (and its GIL) almost nothing.
+    """
+
+    def __init__(self, result: Any) -> None:
+        self._result = result
+        self.columns: list[str] = list(result.get_column_names())
+        self.types: list[str] = [str(t) for t in result.get_column_data_types()]
+        self._encode = row_encoder(self.types)
+
+    def chunk(self, max_rows: int) -> tuple[bytes, int, bool]:
+        """(rows as one JSON array, how many, whether the result is exhausted)."""
+        result = self._result
+        if not result.has_next():
+            return b"[]", 0, True
+        rows = result.get_all() if max_rows <= 0 else result.get_n(max_rows)
+        if self._encode is not None:
+            rows = [self._encode(row) for row in rows]
+        return dumps(rows), len(rows), not result.has_next()
+
+    def close(self) -> None:
+        self._result.close()
+
+
+def scalar(conn: Any, statement: str, parameters: dict[str, Any] | None = None) -> Any:
+    result = conn.execute(statement, parameters or {})
+    try:
+        return result.get_next()[0]
+    finally:
+        result.close()
+
+
+def records(conn: Any, statement: str, parameters: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+    result = conn.execute(statement, parameters or {})
+    try:
+        columns = result.get_column_names()
+        return [dict(zip(columns, row, strict=True)) for row in result.get_all()]
+    finally:
+        result.close()
+
+
+def run_script(conn: Any, statements: list[str], *, transaction: bool) -> None:
+    """Runs DDL in order; with `transaction`, all or nothing."""
+    if not transaction:
+        for statement in statements:
+            conn.execute(statement).close()
+        return
+    conn.execute("BEGIN TRANSACTION")
+    try:
+        for statement in statements:
+            conn.execute(statement).close()
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
+
+
+def explain(conn: Any, statement: str) -> str:
+    """The engine's physical plan of a statement, without running it (the statement policy reads it)."""
+    result = conn.execute("EXPLAIN " + statement)
+    try:
+        return "\n".join(str(row[0]) for row in result.get_all())
+    finally:
+        result.close()
+
+
+def read_schema(conn: Any) -> dict[str, Any]:
+    """{node_tables, rel_tables, indexes} as plain data (the node builds base.GraphSchema from it)."""
+    node_tables: list[dict[str, Any]] = []
+    rel_tables: list[dict[str, Any]] = []
+    for table in records(conn, "CALL show_tables() RETURN *"):
+        name, kind = table["name"], str(table["type"]).upper()
+        props = [
+            {"name": p["name"], "type": str(p["type"]), "primary_key": bool(p.get("primary key", False))}
+            for p in records(conn, f"CALL table_info({string_literal(name)}) RETURN *")
+        ]
+        entry: dict[str, Any] = {"name": name, "kind": kind.lower(), "properties": props,
+                                 "comment": table.get("comment") or None}
+        if kind == "NODE":
+            node_tables.append(entry)
+        elif kind == "REL":
+            pairs = records(conn, f"CALL show_connection({string_literal(name)}) RETURN *")
+            entry["from_tables"] = sorted({c["source table name"] for c in pairs})
+            entry["to_tables"] = sorted({c["destination table name"] for c in pairs})
+            rel_tables.append(entry)
+    indexes = [{k: _plain(v) for k, v in idx.items()} for idx in records(conn, "CALL show_indexes() RETURN *")]
+    return {"node_tables": node_tables, "rel_tables": rel_tables, "indexes": indexes}
+
+
+def string_literal(text: str) -> str:
+    """A Cypher string literal. Table functions take literals only ("$t has type PARAMETER but
+    LITERAL was expected"), and table names are the tenant's: they may hold quotes."""
+    return "'" + text.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, (str, int, float, bool)) or value is None:
+        return value
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    return str(value)
+
+
+def row_counts(conn: Any, schema: dict[str, Any]) -> dict[str, dict[str, int]]:
+    return {
+        "node_tables": {t["name"]: int(scalar(conn, f"MATCH (n:`{t['name']}`) RETURN count(n)"))
+                        for t in schema["node_tables"]},
+        "rel_tables": {t["name"]: int(scalar(conn, f"MATCH ()-[r:`{t['name']}`]->() RETURN count(r)"))
+                       for t in schema["rel_tables"]},
+    }
+
+
+def copy_arrow(conn: Any, table_name: str, data: Any, *, ignore_errors: bool) -> tuple[int, list[str]]:
+    """`COPY T FROM $data` with a pyarrow Table: (rows loaded, warnings for the skipped rows).
+
+    With `(ignore_errors=true)` the engine skips bad rows and `CALL show_warnings()` lists them,
+    together with the warnings of earlier statements on the same connection (kuzu 0.11.3,
+    measured), so only the newest query's are kept. The COPY result says "N tuples have been copied".
+    """
+    options = " (ignore_errors=true)" if ignore_errors else ""
+    result = conn.execute(f"COPY `{table_name}` FROM $data{options}", {"data": data})
+    messages = [str(row[0]) for row in result.get_all()]
+    result.close()
+    loaded = next((int(m.group(1)) for m in map(_COPIED.search, messages) if m), 0)
+    warnings: list[str] = []
+    if loaded < data.num_rows:
+        rows = records(conn, "CALL show_warnings() RETURN query_id, message")
+        newest = max((r["query_id"] for r in rows), default=None)
+        warnings = [str(r["message"]) for r in rows if r["query_id"] == newest][:MAX_WARNINGS]
+    return loaded, warnings
