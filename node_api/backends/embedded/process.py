@@ -126,6 +126,7 @@ class WorkerProcess:
         self.rss_bytes = 0  # sampled by the supervisor
         self.engine_version = ""
         self.storage_version = 0
+        self.sandbox = ""  # how the worker confined itself: "landlock abi N" or "unavailable"
         self._pidfd: int | None = None
         try:
             self._pidfd = os.pidfd_open(process.pid)
@@ -139,9 +140,11 @@ class WorkerProcess:
 
     @classmethod
     async def start(cls, profile: EngineProfile, path: Path, *, label: str, limits: WorkerLimits,
-                    preexec: Callable[[], None] | None = None,
+                    preexec: Callable[[], None] | None = None, read_only: Sequence[Path] = (),
                     on_exit: Callable[[WorkerProcess, WorkerExit], None] | None = None) -> WorkerProcess:
-        """Starts a worker and opens `path` in it. Raises EngineFailure if the engine cannot open it."""
+        """Starts a worker and opens `path` in it; the worker confines itself to `path`'s directory
+        (read-write) and `read_only` beside its code (sandbox.py). Raises EngineFailure if the engine
+        cannot open the database."""
         node_end, worker_end = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         env = {k: v for k, v in os.environ.items() if k in _ENV_KEPT}
         try:
@@ -161,6 +164,7 @@ class WorkerProcess:
             await worker._send_control({
                 "op": "open", "path": str(path), "buffer_pool_bytes": limits.buffer_pool_bytes,
                 "threads": limits.threads, "max_db_size_bytes": limits.max_db_size_bytes,
+                "read_write": [str(path.parent)], "read_only": [str(p) for p in read_only],
             })
             async with asyncio.timeout(limits.open_timeout_s):
                 reply = await worker._read_control()
@@ -172,6 +176,7 @@ class WorkerProcess:
             error = reply.get("error") or {}
             raise EngineFailure(str(error.get("type", "")), str(error.get("message", "")), discard=True)
         worker.engine_version = str(reply.get("engine_version", ""))
+        worker.sandbox = str(reply.get("sandbox", "unavailable"))
         worker.storage_version = int(reply.get("storage_version", 0))
         return worker
 

@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import asyncio
 import shutil
+import uuid
 from collections.abc import Callable, Sequence
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pyarrow as pa
@@ -28,14 +28,17 @@ if TYPE_CHECKING:
 Loads = Sequence[tuple[str, Callable[[], pa.Table]]]
 
 
-async def export_schema(backend: EmbeddedBackend, graph_id: str, into: Path) -> list[str]:
-    """The live graph's DDL, as the engine exports it (into a scratch directory under `into`)."""
-    export_dir = into / "schema-export"
-    async with backend.session(graph_id, StatementKind.READ) as session:
-        await session.script([f"EXPORT DATABASE {string_literal(str(export_dir))} (SCHEMA_ONLY=true)"],
-                             transaction=False, timeout_s=backend.settings.max_query_timeout_s)
-    text = await asyncio.to_thread((export_dir / "schema.cypher").read_text)
-    await asyncio.to_thread(shutil.rmtree, export_dir)
+async def export_schema(backend: EmbeddedBackend, graph_id: str) -> list[str]:
+    """The live graph's DDL, as the engine exports it. The export goes to a scratch directory inside
+    the graph's own directory: the worker may write nowhere else (sandbox.py)."""
+    export_dir = backend.catalog.graph_dir(graph_id) / f".schema-export-{uuid.uuid4().hex[:8]}"
+    try:
+        async with backend.session(graph_id, StatementKind.READ) as session:
+            await session.script([f"EXPORT DATABASE {string_literal(str(export_dir))} (SCHEMA_ONLY=true)"],
+                                 transaction=False, timeout_s=backend.settings.max_query_timeout_s)
+        text = await asyncio.to_thread((export_dir / "schema.cypher").read_text)
+    finally:
+        await asyncio.to_thread(shutil.rmtree, export_dir, True)
     return [s.strip() for s in text.split(";\n") if s.strip()]
 
 
@@ -48,7 +51,7 @@ async def rebuild(
     meta = backend.graph_meta(graph_id)
     build_dir = await backend.new_build_dir(graph_id)
     try:
-        ddl = await export_schema(backend, graph_id, build_dir)
+        ddl = await export_schema(backend, graph_id)
         results: list[tuple[int, list[str]]] = []
         async with backend.scratch(build_dir) as session:
             await session.script(ddl, transaction=False, timeout_s=backend.settings.max_query_timeout_s)

@@ -26,9 +26,10 @@ import socket
 import sys
 import threading
 import traceback
+from pathlib import Path
 from typing import Any
 
-from node_api.backends.embedded import engine_ops
+from node_api.backends.embedded import engine_ops, sandbox
 from node_api.backends.embedded.protocol import (
     PeerClosed,
     recv_control,
@@ -154,6 +155,9 @@ def serve(engine_name: str, control: socket.socket) -> None:
     header, _fds = recv_control(control)
     assert header["op"] == "open", header
     engine = importlib.import_module(engine_name)
+    # Confined before the database opens: from here on the engine reaches only its own directory.
+    confinement = sandbox.confine([Path(p) for p in header["read_write"]],
+                                  [*sandbox.code_paths(), *(Path(p) for p in header.get("read_only", []))])
     try:
         database = engine.Database(
             header["path"],
@@ -164,7 +168,8 @@ def serve(engine_name: str, control: socket.socket) -> None:
     except Exception as exc:  # noqa: BLE001 - reported to the node, which answers for it
         send_control_reply(control, {"ok": False, "error": {"type": type(exc).__name__, "message": str(exc)}})
         return
-    send_control_reply(control, {"ok": True, "pid": os.getpid(), "engine_version": str(engine.__version__),
+    send_control_reply(control, {"ok": True, "pid": os.getpid(), "sandbox": confinement,
+                                 "engine_version": str(engine.__version__),
                            "storage_version": int(engine.Database.get_storage_version())})
     channels: dict[int, ChannelServer] = {}
     try:
