@@ -45,8 +45,8 @@ from node_api.backends.kuzu.rebuild import Loads, rebuild
 from node_api.backends.kuzu.runner import EngineRunner
 from node_api.backends.values import kuzu_row
 from node_api.core.memory import release_free_memory
-from node_api.security.cypher_guard import KUZU_DIALECT, CypherGuard
 from node_api.security.paths import validate_graph_id, validate_identifier
+from node_api.security.policy import policy_for
 from node_api.settings import NodeSettings
 
 _REAPER_INTERVAL_S = 5.0
@@ -61,7 +61,7 @@ class KuzuBackend(GraphBackend):
     def __init__(self, settings: NodeSettings) -> None:
         self.settings = settings
         self.catalog = Catalog(settings.base_path)
-        self.guard = CypherGuard(KUZU_DIALECT, settings.max_query_length)
+        self.policy = policy_for("kuzu", settings.max_query_length)
         self.runner = EngineRunner(max_workers=settings.max_concurrent_queries + 4)
         self._metas: dict[str, GraphMeta] = {}
         self._open: dict[str, OpenDatabase] = {}
@@ -105,7 +105,7 @@ class KuzuBackend(GraphBackend):
         return {gid: (h.active, h.waiting) for gid, h in self._open.items()}
 
     def classify(self, cypher: str) -> StatementKind:
-        return self.guard.classify(cypher)
+        return self.policy.check(cypher)
 
     # ---- databases
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from node_api.backends import errors
+from node_api.backends.messages import log_engine_error, public_message
 
 # A connection that saw one of these is discarded instead of going back to the pool: after a
 # failed BEGIN ("Cannot start a new write transaction") Kuzu 0.11.3 segfaults on the connection's
@@ -17,9 +18,13 @@ def must_discard_connection(exc: BaseException) -> bool:
 
 
 def translate(exc: Exception, *, timed_out: bool = False) -> errors.BackendError:
-    message = str(exc)
+    """The backend error for an engine exception; its message is public_message() of the engine's
+    text (no pybind11, Python or C++ internals), the full text goes to the log."""
     if isinstance(exc, errors.BackendError):
         return exc
+    log_engine_error("kuzu", exc)
+    message = str(exc)
+    public = public_message(message)
     if "Interrupted" in message:
         if timed_out:
             return errors.QueryTimeout("the query ran past its timeout and was interrupted")
@@ -27,11 +32,11 @@ def translate(exc: Exception, *, timed_out: bool = False) -> errors.BackendError
     if "Cannot start a new write transaction" in message:
         return errors.WriteConflict("another write transaction is running on this database; retry")
     if message.startswith(("Parser exception", "Binder exception", "Catalog exception")):
-        return errors.InvalidQuery(message)
+        return errors.InvalidQuery(public)
     if message.startswith("Buffer manager exception"):
         return errors.QueryFailed(
-            "the query needs more memory than the database's buffer pool (KUZU_MEMORY_PER_DB_MB): " + message
+            "the query needs more memory than the database's buffer pool (KUZU_MEMORY_PER_DB_MB): " + public
         )
     if isinstance(exc, (RuntimeError, ValueError, TypeError)):
-        return errors.QueryFailed(message)
-    return errors.BackendError(f"{type(exc).__name__}: {message}")
+        return errors.QueryFailed(public)
+    return errors.BackendError(public)
