@@ -69,6 +69,10 @@ def public_message(engine_text: str) -> str:
     return line
 
 
-def log_engine_error(engine: str, exc: BaseException) -> None:
-    """The full engine error, for the operator (the request id comes from the logging context)."""
-    log.info("engine error", engine=engine, error_type=type(exc).__name__, error=str(exc))
+def log_engine_error(engine: str, exc: BaseException, public: str) -> None:
+    """The full engine error for the operator (the request id comes from the logging context): a
+    warning when `public`, what the client saw, hides part of it, else at info level."""
+    text = str(exc)
+    first_line = next((line.strip() for line in text.splitlines() if line.strip()), "")
+    level = log.info if public == first_line else log.warning
+    level("engine error", engine=engine, error_type=type(exc).__name__, error=text, public_message=public)

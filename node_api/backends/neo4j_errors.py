@@ -15,9 +15,9 @@ def translate(exc: BaseException) -> errors.BackendError:
     driver's text, the full text goes to the log."""
     if isinstance(exc, errors.BackendError):
         return exc
-    log_engine_error("neo4j", exc)
     raw = getattr(exc, "message", None) or str(exc)
     message = public_message(raw)
+    log_engine_error("neo4j", exc, message)
     if isinstance(exc, nx.ConnectionAcquisitionTimeoutError) or "obtain a connection from the pool" in raw:
         return errors.Overloaded("all Bolt connections are busy (NEO4J_MAX_CONNECTION_POOL_SIZE)")
     if isinstance(exc, (nx.ServiceUnavailable, nx.SessionExpired)):

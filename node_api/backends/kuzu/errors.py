@@ -22,9 +22,9 @@ def translate(exc: Exception, *, timed_out: bool = False) -> errors.BackendError
     text (no pybind11, Python or C++ internals), the full text goes to the log."""
     if isinstance(exc, errors.BackendError):
         return exc
-    log_engine_error("kuzu", exc)
     message = str(exc)
     public = public_message(message)
+    log_engine_error("kuzu", exc, public)
     if "Interrupted" in message:
         if timed_out:
             return errors.QueryTimeout("the query ran past its timeout and was interrupted")
