@@ -53,3 +53,13 @@ def test_profiles_differ_where_the_engines_do() -> None:
     assert "QUERY_FTS_INDEX" in KUZU.table_functions and "QUERY_FTS_INDEX" not in LADYBUG.table_functions
     assert "SETSEED" in LADYBUG.refused_functions and "QUERY_PRIMARY_KEY_LOOKUP" in LADYBUG.operators
     assert NEO4J.explain("MATCH (n) RETURN n") is None
+
+
+def test_the_docs_name_every_table_function_and_refusal() -> None:
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parents[2] / "docs" / "node-api.md").read_text()
+    for policy in (KUZU, LADYBUG):
+        names = [*policy.table_functions, *policy.refused_functions, *policy.refused_operators]
+        missing = [name for name in names if name not in text]
+        assert not missing, f"docs/node-api.md does not name {missing}"
