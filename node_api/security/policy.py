@@ -11,7 +11,8 @@ A statement passes two phases:
 2. `StatementPolicy.judge_plan(plan_text)`, the plan phase, over the text the engine itself returns for
    `StatementPolicy.explain(cypher)` (Kuzu and LadybugDB print their physical plan for `EXPLAIN <stmt>`
    without running it): every operator is reviewed and allowed, every `Function:` a reviewed table
-   function; returns the authoritative kind. Neo4j has no plan phase (`explain()` is None).
+   function; returns the authoritative kind. `judge(cypher, kind, run)` does explain + judge_plan for
+   the code that owns an engine connection. Neo4j has no plan phase (`explain()` is None).
 
 Anything not listed is refused with 403 `forbidden_statement`, so a function or operator that a new
 engine version adds stays refused until someone reviews it here. tests/policy/ compare these lists
@@ -253,6 +254,17 @@ class StatementPolicy:
         return name in self.write_functions or (spec is not None and spec.writes)
 
     # ---- phase 2: the engine's plan
+
+    def judge(self, cypher: str, token_kind: StatementKind, run: Callable[[str], str]) -> StatementKind:
+        """Phase 2 end to end, for the code that owns an engine connection: `run(statement)` executes
+        explain()'s statement with the request's parameters (Kuzu binds their types) and returns the
+        single cell of its single row; an engine error it raises is the statement's own error (the
+        statement was not run). Returns the authoritative kind; `token_kind` when there is no plan
+        phase for the statement."""
+        statement = self.explain(cypher)
+        if statement is None:
+            return token_kind
+        return self.judge_plan(run(statement), token_kind)
 
     def judge_plan(self, plan_text: str, token_kind: StatementKind = StatementKind.READ) -> StatementKind:
         """The authoritative kind from the engine's own plan (the one-row result of explain()).

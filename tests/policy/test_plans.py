@@ -82,6 +82,19 @@ def test_text_a_tenant_puts_in_the_plan_only_adds_refusals() -> None:
         KUZU.judge_plan("not a plan")
 
 
+def test_judge_runs_explain_only_when_it_is_safe() -> None:
+    sent: list[str] = []
+
+    def run(statement: str) -> str:
+        sent.append(statement)
+        return KUZU_PLAN.replace("PROJECTION[1]", "SET_PROPERTY[1]")
+
+    write = StatementKind.WRITE
+    assert KUZU.judge("MATCH (n:P) SET n.name = 'x'", StatementKind.READ, run) is write
+    assert KUZU.judge(ALLOWED_WITHOUT_PLAN[0], write, run) is write
+    assert sent == ["EXPLAIN MATCH (n:P) SET n.name = 'x'"]
+
+
 def test_explain_is_never_sent_for_statements_explain_would_run() -> None:
     for statement in ALLOWED_WITHOUT_PLAN:
         assert KUZU.check(statement) is StatementKind.WRITE
