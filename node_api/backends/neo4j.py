@@ -57,11 +57,10 @@ from node_api.backends.neo4j_catalog import (
     GraphRecord,
     now,
 )
-from node_api.backends.neo4j_dialect import NEO4J_DIALECT
 from node_api.backends.neo4j_errors import translate
 from node_api.backends.neo4j_values import neo4j_row, to_bolt
-from node_api.security.cypher_guard import CypherGuard
 from node_api.security.paths import validate_graph_id, validate_identifier
+from node_api.security.policy import policy_for
 from node_api.settings import BackendType, NodeSettings
 
 T = TypeVar("T")
@@ -86,7 +85,7 @@ class Neo4jBackend(GraphBackend):
         self.capabilities = Capabilities(
             multiple_databases=self.admin.multiple, s3_copy=False, staging_tables=False, native_backup=False
         )
-        self.guard = CypherGuard(NEO4J_DIALECT, settings.max_query_length)
+        self.policy = policy_for("neo4j", settings.max_query_length)
         self._driver: AsyncDriver | None = None
         self._records: dict[str, GraphRecord] = {}
         self._busy: set[str] = set()
@@ -161,7 +160,7 @@ class Neo4jBackend(GraphBackend):
                             idle_connections=0, waiting_requests=0)
 
     def classify(self, cypher: str) -> StatementKind:
-        return self.guard.classify(cypher)
+        return self.policy.check(cypher)
 
     # ---- plumbing
 

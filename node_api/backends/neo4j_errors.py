@@ -7,13 +7,18 @@ from __future__ import annotations
 from neo4j import exceptions as nx
 
 from node_api.backends import errors
+from node_api.backends.messages import log_engine_error, public_message
 
 
 def translate(exc: BaseException) -> errors.BackendError:
+    """The backend error for a driver exception; its message is public_message() of the server's or
+    driver's text, the full text goes to the log."""
     if isinstance(exc, errors.BackendError):
         return exc
-    message = getattr(exc, "message", None) or str(exc)
-    if isinstance(exc, nx.ConnectionAcquisitionTimeoutError) or "obtain a connection from the pool" in message:
+    raw = getattr(exc, "message", None) or str(exc)
+    message = public_message(raw)
+    log_engine_error("neo4j", exc, message)
+    if isinstance(exc, nx.ConnectionAcquisitionTimeoutError) or "obtain a connection from the pool" in raw:
         return errors.Overloaded("all Bolt connections are busy (NEO4J_MAX_CONNECTION_POOL_SIZE)")
     if isinstance(exc, (nx.ServiceUnavailable, nx.SessionExpired)):
         return errors.BackendUnavailable(f"the Neo4j server is unreachable: {message}")
@@ -23,14 +28,14 @@ def translate(exc: BaseException) -> errors.BackendError:
         code = exc.code or ""
         if code.endswith("DatabaseNotFound"):
             return errors.DatabaseNotFound(message)
-        if "TransactionTimedOut" in code or "TransactionTimedOut" in message:
+        if "TransactionTimedOut" in code or "TransactionTimedOut" in raw:
             return errors.QueryTimeout("the query ran past its timeout and was stopped by the server")
         if isinstance(exc, nx.ConstraintError) or ".Schema.Constraint" in code:
             return errors.QueryFailed(f"constraint violation: {message}", neo4j_code=code)
         if isinstance(exc, nx.Forbidden) or ".Security." in code:
             return errors.QueryForbidden(message)
-        if ".Statement." in code or ".Procedure." in code or "Unknown procedure" in message \
-                or "Unknown function" in message:
+        if ".Statement." in code or ".Procedure." in code or "Unknown procedure" in raw \
+                or "Unknown function" in raw:
             return errors.InvalidQuery(message, neo4j_code=code)
         if isinstance(exc, nx.TransientError):
             if "Deadlock" in code or "Lock" in code:
@@ -44,4 +49,4 @@ def translate(exc: BaseException) -> errors.BackendError:
         return errors.InvalidQuery(message)
     if isinstance(exc, (OSError, ConnectionError)):
         return errors.BackendUnavailable(f"the Neo4j server is unreachable: {message}")
-    return errors.BackendError(f"{type(exc).__name__}: {message}")
+    return errors.BackendError(message)

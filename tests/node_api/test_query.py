@@ -65,7 +65,7 @@ async def test_parameters_of_every_json_type(people):
 
 
 async def test_syntax_error_is_400(people):
-    response = await cypher(people, "people", "MATC (n) RETURN n")
+    response = await cypher(people, "people", "MATCH (n RETURN n")
     assert response.status_code == 400
     error = response.json()["error"]
     assert error["code"] == "invalid_query" and "Parser exception" in error["message"]

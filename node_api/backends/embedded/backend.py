@@ -65,7 +65,7 @@ from node_api.backends.errors import (
 )
 from node_api.backends.messages import public_message
 from node_api.core.logs import get_logger
-from node_api.security.cypher_guard import KUZU_DIALECT, CypherGuard
+from node_api.security.policy import policy_for
 from node_api.security.paths import validate_graph_id, validate_identifier
 from node_api.settings import NodeSettings
 
@@ -84,7 +84,7 @@ class EmbeddedBackend(GraphBackend):
         self.engine_version = profile.version
         self.storage_version: int | None = None  # learned from the first worker (the engine's)
         self.catalog = Catalog(settings.base_path, profile)
-        self.guard = CypherGuard(KUZU_DIALECT, settings.max_query_length)
+        self.policy = policy_for(profile.policy, settings.max_query_length)
         self.limits = WorkerLimits(
             buffer_pool_bytes=max(16, int(settings.memory_per_db_mb * settings.buffer_pool_fraction)) << 20,
             max_db_size_bytes=settings.max_db_size_gb << 30,  # address space reserved per Database
@@ -164,7 +164,7 @@ class EmbeddedBackend(GraphBackend):
         return sum(w.rss_bytes for w in self.supervisor.workers() if w.alive)
 
     def classify(self, cypher: str) -> StatementKind:
-        return self.guard.classify(cypher)
+        return self.policy.check(cypher)
 
     # ---- workers
 
@@ -215,7 +215,7 @@ class EmbeddedBackend(GraphBackend):
                                  max_memory_mb=self.settings.max_memory_mb, retry_after_s=self.settings.retry_after_s)
 
     def _session(self, channel: Any) -> EngineSession:
-        return EngineSession(channel, self._gone, self.settings.timeout_grace_s)
+        return EngineSession(channel, self._gone, self.settings.timeout_grace_s, self.kind)
 
     @asynccontextmanager
     async def scratch(self, build_dir: Path) -> AsyncIterator[EngineSession]:
@@ -325,6 +325,8 @@ class EmbeddedBackend(GraphBackend):
                 self._busy.discard(graph_id)
 
     async def create_database(self, graph_id: str, schema_type: str, ddl: Sequence[str]) -> DatabaseInfo:
+        for statement in ddl:  # DEFAULT expressions call functions: the same allow-list as queries
+            self.policy.check(statement)
         async with self.reserve(graph_id):
             meta = self.new_meta(graph_id, schema_type)
             build_dir = await self.new_build_dir(graph_id)
@@ -471,11 +473,29 @@ class EmbeddedBackend(GraphBackend):
                 rows.extend(chunk)
             return QueryResult(result.columns, rows)
 
+    async def judge(self, graph_id: str, cypher: str, parameters: Mapping[str, Any] | None,
+                    token_kind: StatementKind, *, timeout_s: float) -> StatementKind:
+        """The statement policy's second phase: the engine's own plan of the statement, judged by the
+        node (security/policy.py judge_plan). Verdicts are kept per open database by statement text,
+        so a repeated (parameterized) statement is planned once per worker."""
+        explain = self.policy.explain(cypher)
+        if explain is None:
+            return token_kind
+        handle = await self._handle(graph_id)
+        verdict = handle.verdict(cypher)
+        if verdict is None:
+            async with self.session(graph_id, StatementKind.READ) as session:
+                plan = await session.plan(explain, parameters, timeout_s=timeout_s)
+            verdict = self.policy.judge_plan(plan, StatementKind.READ)  # QueryForbidden
+            handle.remember(cypher, verdict)
+        return StatementKind.WRITE if StatementKind.WRITE in (verdict, token_kind) else StatementKind.READ
+
     @asynccontextmanager
     async def stream(
         self, graph_id: str, cypher: str, parameters: Mapping[str, Any] | None, *, timeout_s: float,
         kind: StatementKind, chunk_size: int,
     ) -> AsyncIterator[ResultStream]:
+        kind = await self.judge(graph_id, cypher, parameters, kind, timeout_s=timeout_s)
         async with self.session(graph_id, kind) as session:
             result = await session.query(cypher, parameters, timeout_s=timeout_s, chunk_rows=chunk_size)
             try:
@@ -490,6 +510,8 @@ class EmbeddedBackend(GraphBackend):
             return await session.schema(timeout_s=self.settings.query_timeout_s)
 
     async def apply_ddl(self, graph_id: str, statements: Sequence[str]) -> None:
+        for statement in statements:
+            self.policy.check(statement)
         async with self.session(graph_id, StatementKind.WRITE) as session:
             try:
                 await session.script(list(statements), transaction=True, timeout_s=self.settings.max_query_timeout_s)

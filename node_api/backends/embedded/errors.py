@@ -8,13 +8,17 @@ from __future__ import annotations
 
 from node_api.backends import errors
 from node_api.backends.embedded.process import EngineFailure, ExitReason, WorkerGone
-from node_api.backends.messages import public_message
+from node_api.backends.messages import log_engine_error, public_message
 
 _CALLER_FAULTS = ("Parser exception", "Binder exception", "Catalog exception")
 
 
-def translate(failure: EngineFailure, *, timed_out: bool = False) -> errors.BackendError:
+def translate(failure: EngineFailure, *, engine: str, timed_out: bool = False) -> errors.BackendError:
+    """The API's error for an engine's refusal; its message is public_message() of the engine's text
+    (no pybind11, Python or C++ internals), the full text goes to the log with the request id."""
     message = failure.message
+    public = public_message(message)
+    log_engine_error(engine, failure, public)
     if "Interrupted" in message:
         if timed_out:
             return errors.QueryTimeout("the query ran past its timeout and was interrupted")
@@ -22,17 +26,15 @@ def translate(failure: EngineFailure, *, timed_out: bool = False) -> errors.Back
     if "Cannot start a new write transaction" in message:
         return errors.WriteConflict("another write transaction is running on this database; retry")
     if message.startswith(_CALLER_FAULTS):
-        return errors.InvalidQuery(public_message(message))
+        return errors.InvalidQuery(public)
     if message.startswith("Buffer manager exception"):
         return errors.MemoryLimitExceeded(
             "the query needs more memory than the database's buffer pool, a part of its budget "
-            "(KUZU_MEMORY_PER_DB_MB): " + public_message(message), setting="KUZU_MEMORY_PER_DB_MB")
+            "(KUZU_MEMORY_PER_DB_MB): " + public, setting="KUZU_MEMORY_PER_DB_MB")
     if failure.error_type in ("TypeError", "ValueError"):
-        # The engine's binding refused a parameter value (pybind11's "incompatible function
-        # arguments" text names the node's internals): say it in the API's words.
-        return errors.InvalidQuery("a parameter has a value or type the engine cannot take: "
-                                   + public_message(message))
-    return errors.QueryFailed(public_message(message))
+        # The engine's binding refused a parameter value: the caller's fault, in the API's words.
+        return errors.InvalidQuery(public)
+    return errors.QueryFailed(public)
 
 
 def worker_gone_error(gone: WorkerGone, *, memory_per_db_mb: int, max_memory_mb: int,

@@ -15,12 +15,15 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections import OrderedDict
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, nullcontext
 
 from node_api.backends.base import StatementKind
 from node_api.backends.embedded.process import Channel, WorkerProcess
 from node_api.backends.errors import DatabaseBusy, Overloaded
+
+_VERDICTS_KEPT = 4096
 
 
 class OpenDatabase:
@@ -40,6 +43,20 @@ class OpenDatabase:
         self.last_used = time.monotonic()
         self.last_write: float | None = None
         self._checked_out: set[Channel] = set()
+        # The statement policy's plan verdicts for this worker, by statement text (LRU).
+        self.verdicts: OrderedDict[str, StatementKind] = OrderedDict()
+
+    def verdict(self, statement: str) -> StatementKind | None:
+        kind = self.verdicts.get(statement)
+        if kind is not None:
+            self.verdicts.move_to_end(statement)
+        return kind
+
+    def remember(self, statement: str, kind: StatementKind) -> None:
+        self.verdicts[statement] = kind
+        self.verdicts.move_to_end(statement)
+        while len(self.verdicts) > _VERDICTS_KEPT:
+            self.verdicts.popitem(last=False)
 
     @property
     def idle(self) -> bool:

@@ -323,8 +323,8 @@ class Channel:
         try:
             frames = encode_for_worker(header, blobs)
         except (RecursionError, pickle.PicklingError, TypeError) as exc:
-            raise EngineFailure("ValueError", "the parameters nest too deeply or hold a value that cannot be "
-                                "sent to the engine", discard=False) from exc
+            raise EngineFailure("ValueError", "Binder exception: the parameters nest too deeply or hold a value "
+                                "that cannot be sent to the engine.", discard=False) from exc
         if statement is not None:
             self.worker.in_flight[self.id] = fingerprint(statement)
         try:

@@ -28,6 +28,7 @@ class EngineSession:
     channel: Channel
     on_gone: GoneHandler
     grace_s: float
+    engine: str  # the engine's name, for the log of its errors
 
     @contextmanager
     def _errors(self, *, timeout_s: float | None = None, started: float | None = None):  # type: ignore[no-untyped-def]
@@ -36,7 +37,7 @@ class EngineSession:
         except EngineFailure as failure:
             timed_out = timeout_s is not None and started is not None and \
                 asyncio.get_running_loop().time() - started >= timeout_s * 0.99
-            raise translate(failure, timed_out=timed_out) from None
+            raise translate(failure, engine=self.engine, timed_out=timed_out) from None
         except WorkerGone as gone:
             raise self.on_gone(gone) from None
 
@@ -71,9 +72,12 @@ class EngineSession:
         finally:
             await stream.aclose()
 
-    async def explain(self, statement: str, *, timeout_s: float) -> str:
-        _reply, blobs = await self.call({"op": "explain", "statement": statement}, timeout_s=timeout_s,
-                                        statement=statement)
+    async def plan(self, explain_statement: str, parameters: Mapping[str, Any] | None, *, timeout_s: float) -> str:
+        """The engine's plan text: the single cell of `EXPLAIN ...` run with the request's parameters
+        (the engine binds their types). An error is the statement's own; nothing of it ran."""
+        _reply, blobs = await self.call({"op": "plan", "statement": explain_statement,
+                                         "parameters": dict(parameters or {})},
+                                        timeout_s=timeout_s, statement=explain_statement)
         return blobs[0].decode()
 
     async def script(self, statements: list[str], *, transaction: bool, timeout_s: float | None) -> None:

@@ -121,8 +121,8 @@ class ChannelServer(threading.Thread):
         if op == "close":
             self._close_result()
             return {}, []
-        if op == "explain":
-            return {}, [engine_ops.explain(conn, header["statement"]).encode()]
+        if op == "plan":
+            return {}, [engine_ops.plan(conn, header["statement"], header.get("parameters") or {}).encode()]
         if op == "script":
             engine_ops.run_script(conn, header["statements"], transaction=header.get("transaction", True))
             return {}, []
