@@ -15,7 +15,6 @@ from tests.node_api.conftest import PERSON_DDL, node_client
 from tests.support.node import create_db
 
 
-
 async def _engine_statement(backend: EmbeddedBackend, graph_id: str, statement: str) -> str:
     """Runs a statement in the graph's worker as the node would; returns the error text, or 'ok'."""
     try:

@@ -65,8 +65,8 @@ from node_api.backends.errors import (
 )
 from node_api.backends.messages import public_message
 from node_api.core.logs import get_logger
-from node_api.security.policy import policy_for
 from node_api.security.paths import validate_graph_id, validate_identifier
+from node_api.security.policy import policy_for
 from node_api.settings import NodeSettings
 
 log = get_logger(__name__)
