@@ -484,7 +484,9 @@ class EmbeddedBackend(GraphBackend):
         handle = await self._handle(graph_id)
         verdict = handle.verdict(cypher)
         if verdict is None:
-            async with self.session(graph_id, StatementKind.READ) as session:
+            # EXPLAIN of a write opens a write transaction in Kuzu (measured: a concurrent write then
+            # fails with "Cannot start a new write transaction"): it takes the lane its kind needs.
+            async with self.session(graph_id, token_kind) as session:
                 plan = await session.plan(explain, parameters, timeout_s=timeout_s)
             verdict = self.policy.judge_plan(plan, StatementKind.READ)  # QueryForbidden
             handle.remember(cypher, verdict)
