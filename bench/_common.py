@@ -65,12 +65,42 @@ def stop_process(proc: subprocess.Popen[bytes]) -> None:
         proc.wait()
 
 
-def start_node(base_path: Path, port: int, log: Path, **env: str) -> subprocess.Popen[bytes]:
+def start_node(base_path: Path, port: int, log: Path, *, engine: str = "kuzu", **env: str) -> subprocess.Popen[bytes]:
     return start_process(
         [sys.executable, "-m", "node_api", "--base-path", str(base_path), "--port", str(port)],
-        {"GRAPH_API_KEY": API_KEY, "LOG_LEVEL": "WARNING", **env},
+        {"GRAPH_API_KEY": API_KEY, "LOG_LEVEL": "WARNING", "GRAPH_BACKEND_TYPE": engine,
+         "GRAPH_API_SYSTEM_MEMORY_HIGH_WATER_PERCENT": "100", **env},
         f"http://127.0.0.1:{port}/status/live", log,
     )
+
+
+GRAPH_FILES = {"kuzu": "graph.kuzu", "ladybug": "graph.lbug"}
+
+
+def graph_file(base_path: Path, graph_id: str, engine: str) -> Path:
+    """Where a node keeps a graph's database file (backends/embedded/profiles.py)."""
+    return base_path / graph_id / GRAPH_FILES[engine]
+
+
+def engine_alone(engine: str, *args: str) -> dict:
+    """Runs bench/engine_alone.py (the engine in a process of its own); returns its JSON answer."""
+    import json
+
+    out = subprocess.run([sys.executable, str(REPO / "bench" / "engine_alone.py"), engine, *args],
+                         capture_output=True, text=True, check=True, cwd=REPO)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def tree_rss(pid: int) -> tuple[int, dict[int, int]]:
+    """(resident bytes of a process, {child pid: resident bytes} of its descendants)."""
+    root = psutil.Process(pid)
+    children = {}
+    for child in root.children(recursive=True):
+        try:
+            children[child.pid] = child.memory_info().rss
+        except psutil.Error:
+            pass
+    return root.memory_info().rss, children
 
 
 class PeakRss:

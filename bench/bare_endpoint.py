@@ -1,26 +1,29 @@
 """The limit for the query-path benchmark: a bare uvicorn endpoint that runs a Cypher query on one
-Kuzu database with the same engine settings, a pool of connections, a worker thread per call and
-orjson output — and nothing else (no auth, admission, validation, guard or logging).
+embedded database (Kuzu or LadybugDB) in its own process, with the same engine settings, a pool of
+connections, a worker thread per call and orjson output — and nothing else (no auth, admission,
+validation, statement policy, worker process or logging).
 
-    python bench/bare_endpoint.py DB_FILE PORT
+    python bench/bare_endpoint.py ENGINE DB_FILE PORT
 """
 
 from __future__ import annotations
 
 import asyncio
+import importlib
 import queue
 import sys
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
-import kuzu
 import orjson
 import uvicorn
 
-DB_FILE, PORT = sys.argv[1], int(sys.argv[2])
-database = kuzu.Database(DB_FILE, buffer_pool_size=256 << 20, max_num_threads=2, max_db_size=64 << 30)
-connections: queue.SimpleQueue[kuzu.Connection] = queue.SimpleQueue()
+engine = importlib.import_module(sys.argv[1])
+DB_FILE, PORT = sys.argv[2], int(sys.argv[3])
+database = engine.Database(DB_FILE, buffer_pool_size=256 << 20, max_num_threads=2, max_db_size=64 << 30)
+connections: queue.SimpleQueue[Any] = queue.SimpleQueue()
 for _ in range(10):
-    connections.put(kuzu.Connection(database))
+    connections.put(engine.Connection(database))
 executor = ThreadPoolExecutor(20)
 
 

@@ -52,6 +52,9 @@ class NodeSettings(BaseSettings):
     # (measured ~36 MB idle after open, ~90 MB once pyarrow is loaded for a COPY).
     worker_overhead_mb: int = Field(128, ge=32, validation_alias="GRAPH_API_WORKER_OVERHEAD_MB")
     memory_sample_ms: int = Field(25, ge=5, le=1000, validation_alias="GRAPH_API_MEMORY_SAMPLE_MS")
+    # Workers started ahead, engine loaded, waiting for a database: a closed database's first request
+    # then skips the interpreter's start and the engine's import.
+    spare_workers: int = Field(1, ge=0, le=8, validation_alias="GRAPH_API_SPARE_WORKERS")
     # Kuzu reserves max_db_size of address space per open Database (default 8 TiB: the 16th open
     # database fails). Must be a power of two.
     max_db_size_gb: int = Field(64, ge=1, validation_alias="KUZU_MAX_DB_SIZE_GB")

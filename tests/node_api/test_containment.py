@@ -226,7 +226,7 @@ def test_sigterm_stops_a_node_busy_with_a_runaway_query(node_factory) -> None:
 
 
 def test_kill_9_of_a_worker_mid_write_keeps_committed_rows(node_factory) -> None:
-    node = node_factory()
+    node = node_factory(KUZU_MEMORY_PER_DB_MB="4096", KUZU_MAX_MEMORY_MB="8192")
     with httpx.Client(base_url=node.url, headers=HEADERS, timeout=60) as http:
         _create(http, "w", PERSON_DDL)
         assert _query(http, "w", "UNWIND range(1, 1000) AS i CREATE (:Person {id: i})").status_code == 200
@@ -240,6 +240,7 @@ def test_kill_9_of_a_worker_mid_write_keeps_committed_rows(node_factory) -> None
         big_write = threading.Thread(target=write)
         big_write.start()
         time.sleep(1.0)  # the write transaction is under way
+        assert "r" not in result, result["r"].text
         pid = next(d["worker_pid"] for d in http.get("/status/databases").json()["databases"] if d["graph_id"] == "w")
         os.kill(pid, signal.SIGKILL)
         big_write.join(60)

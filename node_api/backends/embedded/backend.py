@@ -104,6 +104,9 @@ class EmbeddedBackend(GraphBackend):
         self._create_lock = asyncio.Lock()
         self._reaper: asyncio.Task[None] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._spares: list[asyncio.Future[WorkerProcess]] = []
+        self._closing = False
+        self.extension_dirs: list[Path] = []  # read-only for workers (LADYBUG_EXTENSION_DIR)
 
     # ---- backend lifecycle
 
@@ -117,12 +120,21 @@ class EmbeddedBackend(GraphBackend):
                         "see docs/engine-migration.md", engine=self.kind, graphs=sorted(self._foreign))
         self.cgroups = await asyncio.to_thread(CgroupLimits.detect)
         self.supervisor.start()
+        self._keep_spares()
         self._reaper = asyncio.create_task(self._reap_idle(), name="embedded-idle-reaper")
         log.info("embedded engine ready", engine=self.kind, engine_version=self.engine_version,
                  memory_enforcement="cgroup" if self.cgroups else "sampling",
                  worker_budget_mb=self.limits.memory_limit_bytes >> 20)
 
     async def close(self) -> None:
+        self._closing = True
+        spares, self._spares = self._spares, []
+        for task in spares:
+            task.cancel()
+        for task in spares:
+            with suppress(BaseException):
+                worker = await task
+                await worker.stop()
         if self._reaper:
             self._reaper.cancel()
             with suppress(asyncio.CancelledError):
@@ -168,11 +180,12 @@ class EmbeddedBackend(GraphBackend):
 
     # ---- workers
 
-    async def _start_worker(self, path: Path, label: str) -> WorkerProcess:
+    async def _spawn_worker(self) -> WorkerProcess:
+        """A worker with the engine loaded and no database yet, in its own cgroup where there are."""
         group: Path | None = None
         preexec: Callable[[], None] | None = None
         if self.cgroups is not None:
-            group = await asyncio.to_thread(self.cgroups.create, f"w-{label}-{time.monotonic_ns()}",
+            group = await asyncio.to_thread(self.cgroups.create, f"w-{time.monotonic_ns()}",
                                             self.limits.memory_limit_bytes)
             preexec = functools.partial(enter_cgroup, CgroupLimits.joiner(group))
 
@@ -189,14 +202,38 @@ class EmbeddedBackend(GraphBackend):
                 handle.closing = True  # the next request opens a new worker (WAL recovery)
                 self._open.pop(worker.label, None)
 
-        try:
-            worker = await WorkerProcess.start(self.profile, path, label=label, limits=self.limits,
-                                               preexec=preexec, on_exit=on_exit)
-        except EngineFailure as failure:
-            if group is not None:
-                CgroupLimits.remove(group)
-            raise BackendError(f"database {label} cannot be opened: {public_message(failure.message)}") from None
+        worker = await WorkerProcess.spawn(self.profile, limits=self.limits, preexec=preexec, on_exit=on_exit)
         self.supervisor.watch(worker)
+        return worker
+
+    def _keep_spares(self) -> None:
+        """Starts spare workers in the background, up to GRAPH_API_SPARE_WORKERS: a database's first
+        request then skips the interpreter's start and the engine's import (docs/benchmarks.md)."""
+        self._spares = [t for t in self._spares if not (t.done() and (t.cancelled() or t.exception()))]
+        while len(self._spares) < self.settings.spare_workers and not self._closing:
+            self._spares.append(asyncio.ensure_future(self._spawn_worker()))
+
+    async def _take_worker(self) -> WorkerProcess:
+        while self._spares:
+            task = self._spares.pop(0)
+            try:
+                worker = await task
+            except Exception:  # noqa: BLE001 - a spare that failed to start: start another
+                continue
+            if worker.alive:
+                return worker
+        return await self._spawn_worker()
+
+    async def _start_worker(self, path: Path, label: str) -> WorkerProcess:
+        """A worker with `path` open (a spare if one is ready), confined to its directory."""
+        worker = await self._take_worker()
+        self._keep_spares()
+        try:
+            await worker.open(path, label=label, read_only=self.extension_dirs)
+        except EngineFailure as failure:
+            raise BackendError(f"database {label} cannot be opened: {public_message(failure.message)}") from None
+        except WorkerGone as gone:
+            raise self._gone(gone) from None
         self.storage_version = worker.storage_version
         return worker
 

@@ -139,12 +139,10 @@ class WorkerProcess:
     # ---- start
 
     @classmethod
-    async def start(cls, profile: EngineProfile, path: Path, *, label: str, limits: WorkerLimits,
-                    preexec: Callable[[], None] | None = None, read_only: Sequence[Path] = (),
+    async def spawn(cls, profile: EngineProfile, *, limits: WorkerLimits, preexec: Callable[[], None] | None = None,
                     on_exit: Callable[[WorkerProcess, WorkerExit], None] | None = None) -> WorkerProcess:
-        """Starts a worker and opens `path` in it; the worker confines itself to `path`'s directory
-        (read-write) and `read_only` beside its code (sandbox.py). Raises EngineFailure if the engine
-        cannot open the database."""
+        """Starts a worker process with the engine imported and no database open (a spare, until
+        `open`): what a new database's first request would otherwise wait for."""
         node_end, worker_end = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         env = {k: v for k, v in os.environ.items() if k in _ENV_KEPT}
         try:
@@ -154,31 +152,37 @@ class WorkerProcess:
                 pass_fds=(worker_end.fileno(),), stdin=asyncio.subprocess.DEVNULL,
                 stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
                 start_new_session=True,  # a terminal's Ctrl-C reaches the node, which stops its workers
-                env=env, cwd=str(path.parent), preexec_fn=preexec,
+                env=env, cwd="/", preexec_fn=preexec,
             )
         finally:
             worker_end.close()
         node_end.setblocking(False)
-        worker = cls(process, node_end, label, limits, on_exit)
+        return cls(process, node_end, "spare", limits, on_exit)
+
+    async def open(self, path: Path, *, label: str, read_only: Sequence[Path] = ()) -> None:
+        """Opens `path` in this worker; it confines itself to `path`'s directory (read-write) and
+        `read_only` beside its code (sandbox.py). Raises EngineFailure if the engine cannot open the
+        database (the worker is then stopped), WorkerGone if the worker died."""
+        self.label = label
+        limits = self.limits
         try:
-            await worker._send_control({
+            await self._send_control({
                 "op": "open", "path": str(path), "buffer_pool_bytes": limits.buffer_pool_bytes,
                 "threads": limits.threads, "max_db_size_bytes": limits.max_db_size_bytes,
                 "read_write": [str(path.parent)], "read_only": [str(p) for p in read_only],
             })
             async with asyncio.timeout(limits.open_timeout_s):
-                reply = await worker._read_control()
+                reply = await self._read_control()
         except BaseException:
-            worker.kill(ExitReason.STOPPED)
+            self.kill(ExitReason.STOPPED)
             raise
         if not reply.get("ok"):
-            worker.kill(ExitReason.STOPPED)
+            self.kill(ExitReason.STOPPED)
             error = reply.get("error") or {}
             raise EngineFailure(str(error.get("type", "")), str(error.get("message", "")), discard=True)
-        worker.engine_version = str(reply.get("engine_version", ""))
-        worker.sandbox = str(reply.get("sandbox", "unavailable"))
-        worker.storage_version = int(reply.get("storage_version", 0))
-        return worker
+        self.engine_version = str(reply.get("engine_version", ""))
+        self.sandbox = str(reply.get("sandbox", "unavailable"))
+        self.storage_version = int(reply.get("storage_version", 0))
 
     async def _send_control(self, header: dict[str, Any], fds: Sequence[int] = ()) -> None:
         packet = control_packet(header)

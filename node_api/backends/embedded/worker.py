@@ -152,9 +152,11 @@ class ChannelServer(threading.Thread):
 
 
 def serve(engine_name: str, control: socket.socket) -> None:
+    engine = importlib.import_module(engine_name)  # before `open`: a spare worker has paid for it
     header, _fds = recv_control(control)
+    if header["op"] == "shutdown":  # a spare that was never used
+        return
     assert header["op"] == "open", header
-    engine = importlib.import_module(engine_name)
     # Confined before the database opens: from here on the engine reaches only its own directory.
     confinement = sandbox.confine([Path(p) for p in header["read_write"]],
                                   [*sandbox.code_paths(), *(Path(p) for p in header.get("read_only", []))])
