@@ -17,7 +17,7 @@ from cdk.encryption import DataKey
 from cdk.environments import DeployEnvironment, autoscaling_group_arn
 from cdk.nag import suppress
 from cdk.registries import Registries
-from lambdas.registry import GRAPH_REGISTRY, INSTANCE_REGISTRY, VOLUME_REGISTRY
+from contracts.registry import GRAPH_REGISTRY, INSTANCE_REGISTRY, VOLUME_REGISTRY
 
 INSTANCE_MONITOR_RATE = cdk.Duration.minutes(1)  # nodes heartbeat every few seconds; timeout is 90 s
 

@@ -17,7 +17,7 @@ from cdk.control_plane import ControlPlaneFunction
 from cdk.environments import DeployEnvironment
 from cdk.infrastructure_stack import InfrastructureStack
 from cdk.nag import suppress
-from lambdas.registry import IDEMPOTENCY, VOLUME_REGISTRY
+from contracts.registry import IDEMPOTENCY, VOLUME_REGISTRY
 from lambdas.volume_manager.service import COMPONENT_TAG
 
 VOLUME_MONITOR_RATE = cdk.Duration.minutes(5)

@@ -22,7 +22,7 @@ import httpx
 from cluster_local.config import HOST, REGION, ClusterConfig, NodeSpec
 from cluster_local.control_plane import ControlPlaneSpec
 from cluster_local.processes import ManagedProcess, http_ok
-from lambdas.key_rotation.keys import decode_secret, generate_api_key
+from contracts.api_keys import decode_secret, generate_api_key
 
 CONTROL_PLANE = "control-plane"
 FUNCTIONS = {

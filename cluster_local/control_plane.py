@@ -120,8 +120,8 @@ def bootstrap(spec: ControlPlaneSpec) -> dict[str, str]:
     """Registries, buckets, the key secret and the Lambda functions. Returns function name -> ARN."""
     import boto3
 
-    from lambdas.key_rotation.keys import encode_secret
-    from lambdas.registry import create_tables
+    from contracts.api_keys import encode_secret
+    from contracts.registry import create_tables
 
     url = f"http://{HOST}:{spec.port}"
 

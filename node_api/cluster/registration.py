@@ -15,7 +15,7 @@ from typing import Any
 
 import structlog
 
-from lambdas.registry import InstanceStatus, now_iso
+from contracts.registry import InstanceStatus, now_iso
 from node_api.cluster.settings import ClusterSettings
 
 log = structlog.get_logger(__name__)

@@ -1,4 +1,4 @@
-"""Infrastructure stack: registries from lambdas/registry.py, the rotated API key, encrypted topics,
+"""Infrastructure stack: registries from contracts/registry.py, the rotated API key, encrypted topics,
 the allocator and instance monitor with their schedule and least-privilege roles."""
 
 from __future__ import annotations
@@ -9,9 +9,9 @@ from cdk_test_support import find_resources, kms_key_ref, policy_statements
 from cdk.api_key import ROTATION_INTERVAL
 from cdk.control_plane import POWERTOOLS_LAYER, RUNTIME
 from cdk.registries import table_env_var
+from contracts.api_keys import API_KEY_LENGTH, SECRET_FIELD
+from contracts.registry import REGISTRY_TABLES, create_table_kwargs
 from lambdas.common.settings import ControlPlaneSettings
-from lambdas.key_rotation.keys import API_KEY_LENGTH, SECRET_FIELD
-from lambdas.registry import REGISTRY_TABLES, create_table_kwargs
 
 ENV = "prod"
 
@@ -32,7 +32,7 @@ def test_resource_counts(infra_template: Template) -> None:
 
 
 def test_tables_are_the_registry_specs(infra_template: Template) -> None:
-    """Keys, indexes and names come from lambdas/registry.py, exactly as create_tables() builds them."""
+    """Keys, indexes and names come from contracts/registry.py, exactly as create_tables() builds them."""
     key = kms_key_ref(infra_template)
     for spec in REGISTRY_TABLES:
         expected = create_table_kwargs(spec, ENV)

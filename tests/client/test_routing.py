@@ -21,7 +21,14 @@ from client import (
 )
 from client.factory import GraphClientFactory, get_graph_client
 from client.routing import SHARED_REPLICA, open_registry
-from lambdas.registry import GraphItem, InstanceItem, InstanceStatus, NodeType, RepositoryType, create_tables
+from contracts.registry import (
+    GraphItem,
+    InstanceItem,
+    InstanceStatus,
+    NodeType,
+    RepositoryType,
+    create_tables,
+)
 from tests.client.conftest import API_KEY, ClientNode
 from tests.node_api.conftest import free_port
 
