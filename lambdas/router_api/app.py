@@ -5,7 +5,6 @@ Errors answer with the node API's body {"error": {"code", "message", "details"},
 API's own words: registry failures are `registry_unavailable` (503), never a botocore message.
 """
 
-from __future__ import annotations
 
 import uuid
 from collections.abc import Awaitable, Callable
