@@ -139,6 +139,7 @@ class LocalCluster:
     def down(self) -> None:
         # No replacements from now on; nodes first, while the registry is still there to deregister from.
         (self.state_dir / "stopping").touch()
+        self.refresh()  # replacements the control plane started are stopped too
         for process in self.nodes.values():
             process.stop()
         for process in (self.router, self.control_plane):
@@ -364,8 +365,7 @@ class LocalCluster:
         config = dict(state["config"])
         config["state_dir"] = Path(config["state_dir"])
         self.config = ClusterConfig(**config)
-        self.specs = sorted((NodeSpec(**json.loads(f.read_text())) for f in (self.state_dir / "specs").glob("*.json")),
-                            key=lambda s: (s.node_type != "writer", len(s.instance_id), s.instance_id))
+        self.specs = self._specs_on_disk()
         self.function_arns = state["function_arns"]
         self.nodes = {s.instance_id: self._node_process(s) for s in self.specs}
         self.control_plane = ManagedProcess(
@@ -378,6 +378,19 @@ class LocalCluster:
             env={}, log_path=self.state_dir / "logs" / f"{ROUTER}.log", pid_path=self.state_dir / "pids" / f"{ROUTER}.pid",
         )
         return self
+
+    def refresh(self) -> LocalCluster:
+        """Pick up the nodes the control plane started (replacements) and their predecessors' fate."""
+        if (self.state_dir / "specs").is_dir():
+            self.specs = self._specs_on_disk()
+            for spec in self.specs:
+                self.nodes.setdefault(spec.instance_id, self._node_process(spec))
+        return self
+
+    def _specs_on_disk(self) -> list[NodeSpec]:
+        files = (self.state_dir / "specs").glob("*.json")
+        return sorted((NodeSpec(**json.loads(f.read_text())) for f in files),
+                      key=lambda s: (s.node_type != "writer", len(s.instance_id), s.instance_id))
 
     def where(self, graph_id: str) -> Any:
         """The router's answer for `graph_id` (contracts.router.GraphRoute), signed with the issued key."""
@@ -393,6 +406,7 @@ class LocalCluster:
 
     def status(self) -> dict[str, Any]:
         """Processes, their HTTP answers and the registry's view of them."""
+        self.refresh()
         nodes = []
         rows: dict[str, list[dict[str, Any]]] = {"instance-registry": [], "graph-registry": []}
         cp_alive = bool(self.control_plane and self.control_plane.alive())

@@ -79,6 +79,11 @@ def run(aws: Aws, health_check: HealthCheck | None, terminated_ids: set[str] | N
             _transition(aws, instance, InstanceStatus.UNHEALTHY, reason, report)
         elif reason is None and instance.status == InstanceStatus.UNHEALTHY:
             _transition(aws, instance, InstanceStatus.HEALTHY, None, report)
+        elif reason is None and instance.status == InstanceStatus.HEALTHY:
+            # A node may mark itself healthy again (a restart, or a replacement that was flagged while it
+            # booted): its graphs flagged unavailable meanwhile come back with it.
+            report.flagged_graphs.extend(
+                _set_graph_status(aws, instance.instance_id, GraphStatus.UNAVAILABLE, GraphStatus.ACTIVE, None))
     return report
 
 
