@@ -37,6 +37,10 @@ KNOWN_GAP = {
     "AWS::SNS::TopicPolicy",
     "AWS::Lambda::Function",
     "AWS::Lambda::Permission",
+    "AWS::Lambda::Url",  # the router API (and what hangs off it: its client policy, its URL parameter)
+    "AWS::Lambda::LayerVersion",
+    "AWS::IAM::ManagedPolicy",
+    "AWS::SSM::Parameter",
     "AWS::IAM::Role",
     "AWS::IAM::Policy",
     "AWS::Logs::LogGroup",
