@@ -97,7 +97,9 @@ class RegistryRouter:
 
     def __init__(self, config: ClientConfig, environment: str) -> None:
         # Imported here: the control-plane code (and boto3's resources) is only needed on this path.
-        from lambdas.common.aws import Aws
+        import boto3
+
+        from lambdas.common.aws import Registry
         from lambdas.router_api.service import RouterService
         from lambdas.router_api.settings import RouterSettings
 
@@ -106,7 +108,11 @@ class RegistryRouter:
             "SHARED_REPOSITORIES": ",".join(sorted(config.shared_repositories)),
             "ROUTER_DEFAULT_TIER": config.default_tier,
         })
-        self.service = RouterService(Aws(settings).registry, settings)
+        # boto3's default session: a session of its own per factory would reload botocore's data each time.
+        db = boto3.resource("dynamodb", region_name=config.region, endpoint_url=config.aws_endpoint_url)
+        registry = Registry(db=db, instances=db.Table(settings.instance_table), graphs=db.Table(settings.graph_table),
+                            volumes=db.Table(settings.volume_table))
+        self.service = RouterService(registry, settings)
 
     def route(self, graph_id: str) -> GraphRoute:
         return self._guard(lambda: self.service.route(graph_id))
