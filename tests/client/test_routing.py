@@ -169,6 +169,7 @@ def test_direct_registry_path_routes_and_its_failures_are_typed(
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent")
     monkeypatch.setenv("AWS_CONFIG_FILE", "/nonexistent")
+    monkeypatch.setattr(boto3, "DEFAULT_SESSION", None)  # it cached the credentials it found before
     with pytest.raises(RegistryUnavailableError) as nocreds:
         GraphClientFactory(direct).route("direct")
     assert "NoCredentialsError" in str(nocreds.value)
