@@ -7,6 +7,7 @@ from __future__ import annotations
 import time
 import uuid
 
+import boto3
 import pytest
 from botocore.credentials import Credentials
 
