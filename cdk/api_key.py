@@ -1,6 +1,6 @@
 """The node API key: a Secrets Manager secret, rotated every 90 days by the key-rotation Lambda.
 
-Format (shared with lambdas/key_rotation/keys.py): JSON `{"api_key": "<64 letters and digits>"}`.
+Format (shared with contracts/api_keys.py): JSON `{"api_key": "<64 letters and digits>"}`.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from constructs import Construct
 from cdk.control_plane import ControlPlaneFunction
 from cdk.environments import DeployEnvironment
 from cdk.nag import ANY_RESOURCE, suppress
-from lambdas.key_rotation.keys import API_KEY_LENGTH, SECRET_FIELD
+from contracts.api_keys import API_KEY_LENGTH, SECRET_FIELD
 
 ROTATION_INTERVAL = cdk.Duration.days(90)  # spec: "Automatic 90-day rotation via Lambda"
 

@@ -62,6 +62,7 @@ class ControlPlaneFunction(Construct):
         timeout: cdk.Duration = cdk.Duration.seconds(60),
         memory_size: int = 256,
         vpc: ec2.IVpc | None = None,
+        layers: list[lambda_.ILayerVersion] | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         stack = cdk.Stack.of(self)
@@ -96,7 +97,8 @@ class ControlPlaneFunction(Construct):
             layers=[
                 lambda_.LayerVersion.from_layer_version_arn(
                     self, "Powertools", powertools_layer_arn(stack, layer_version)
-                )
+                ),
+                *(layers or []),
             ],
             role=self.role,
             log_group=self.log_group,
@@ -145,6 +147,21 @@ class ControlPlaneFunction(Construct):
             "ErrorsAlarm",
             alarm_description=f"{self.function.function_name} failed",
             metric=self.function.metric_errors(period=cdk.Duration.minutes(5)),
+            threshold=1,
+            evaluation_periods=1,
+            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+        )
+        alarm.add_alarm_action(cloudwatch_actions.SnsAction(topic))
+        return alarm
+
+    def alarm_on_throttles(self, topic: sns.ITopic) -> cloudwatch.Alarm:
+        """Any throttled invocation in five minutes (concurrency exhausted) pages the given alert topic."""
+        alarm = cloudwatch.Alarm(
+            self,
+            "ThrottlesAlarm",
+            alarm_description=f"{self.function.function_name} throttled",
+            metric=self.function.metric_throttles(period=cdk.Duration.minutes(5)),
             threshold=1,
             evaluation_periods=1,
             comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,

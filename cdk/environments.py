@@ -12,7 +12,8 @@ import aws_cdk as cdk
 from aws_cdk import aws_logs as logs
 from constructs import Node
 
-from lambdas.registry import TABLE_NAME_PREFIX
+from contracts.metrics import metric_namespace
+from contracts.registry import TABLE_NAME_PREFIX
 
 # Physical names share the registry tables' prefix, so one prefix names everything in an account.
 PROJECT = TABLE_NAME_PREFIX
@@ -48,8 +49,8 @@ class DeployEnvironment:
 
     @property
     def metric_namespace(self) -> str:
-        # Spec: "Namespace: RoboSystemsKuzu/{Environment}".
-        return f"RoboSystemsKuzu/{self.name.capitalize()}"
+        """Spec: "Namespace: RoboSystemsKuzu/{Environment}" (contracts.metrics, the node's default too)."""
+        return metric_namespace(self.name)
 
     def resource_name(self, *parts: str) -> str:
         """`graph-<env>-<parts>`: the prefix every physical name and stack name shares."""

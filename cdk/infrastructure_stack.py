@@ -17,7 +17,8 @@ from cdk.encryption import DataKey
 from cdk.environments import DeployEnvironment, autoscaling_group_arn
 from cdk.nag import suppress
 from cdk.registries import Registries
-from lambdas.registry import GRAPH_REGISTRY, INSTANCE_REGISTRY, VOLUME_REGISTRY
+from cdk.router_api import RouterApi
+from contracts.registry import GRAPH_REGISTRY, INSTANCE_REGISTRY, VOLUME_REGISTRY
 
 INSTANCE_MONITOR_RATE = cdk.Duration.minutes(1)  # nodes heartbeat every few seconds; timeout is 90 s
 
@@ -63,6 +64,8 @@ class InfrastructureStack(cdk.Stack):
             "SCALE_OUT_TOPIC_ARN": self.scale_out.topic_arn,
             "ASG_NAME_TEMPLATE": env.asg_name("{tier}"),
         }
+        # The volumes stack comes after this one: its volume manager is known here by name only.
+        volume_manager_name = env.resource_name("volume-manager")
         instances = self.registries.table(INSTANCE_REGISTRY)
         graphs = self.registries.table(GRAPH_REGISTRY)
 
@@ -98,7 +101,7 @@ class InfrastructureStack(cdk.Stack):
             env=env,
             service="instance_monitor",
             description="Marks silent or failing nodes unhealthy, their graphs unavailable, and alerts",
-            environment=control_plane_env,
+            environment={**control_plane_env, "VOLUME_MANAGER_FUNCTION": volume_manager_name},
             vpc=vpc,
             timeout=cdk.Duration.seconds(50),
         )
@@ -106,6 +109,23 @@ class InfrastructureStack(cdk.Stack):
         self.instance_monitor.grant_tables(instances, graphs, self.registries.table(VOLUME_REGISTRY))
         self.alerts.grant_publish(self.instance_monitor.role)
         self.instance_monitor.allow(["ec2:DescribeInstances"], ["*"])
+        # Failover of a dead node: its group replaces it, the volume manager force-detaches its data volume.
+        self.instance_monitor.allow(
+            ["autoscaling:SetInstanceHealth"], [autoscaling_group_arn(self, env.asg_name("*"))]
+        )
+        self.instance_monitor.allow(
+            ["lambda:InvokeFunction"],
+            [self.format_arn(service="lambda", resource="function", resource_name=volume_manager_name,
+                             arn_format=cdk.ArnFormat.COLON_RESOURCE_NAME)],
+        )
+        suppress(
+            self.instance_monitor.role,
+            "AwsSolutions-IAM5",
+            "Group ARNs embed a random id, so they are matched by name: only this environment's node groups",
+            [
+                f"Resource::arn:<AWS::Partition>:autoscaling:<AWS::Region>:<AWS::AccountId>:autoScalingGroup:*:autoScalingGroupName/{env.asg_name('*')}"
+            ],
+        )
         self.instance_monitor.alarm_on_errors(self.alerts)
         events.Rule(
             self,
@@ -127,6 +147,13 @@ class InfrastructureStack(cdk.Stack):
             targets=[targets.LambdaFunction(self.instance_monitor.function, retry_attempts=2)],
         )
 
+        self.router = RouterApi(
+            self, "Router", env=env, environment=control_plane_env, instances=instances, graphs=graphs,
+            scale_out=self.scale_out, alerts=self.alerts,
+        )
+
         cdk.CfnOutput(self, "AllocatorFunctionArn", value=self.allocator.function.function_arn)
+        cdk.CfnOutput(self, "RouterUrl", value=self.router.url.url, description="GRAPH_ROUTER_URL")
+        cdk.CfnOutput(self, "RouterClientPolicyArn", value=self.router.client_policy.managed_policy_arn)
         cdk.CfnOutput(self, "ApiKeySecretArn", value=self.api_key.secret.secret_arn)
         cdk.CfnOutput(self, "AlertTopicArn", value=self.alerts.topic_arn)

@@ -123,6 +123,7 @@ class NodeDependencies:
     data_key: kms.IKey  # encrypts the API key secret
     volume_manager: lambda_.IFunction
     alerts: sns.ITopic
+    router_url: lambda_.FunctionUrl
 
 
 class NodeGroup(Construct):
@@ -175,7 +176,8 @@ class NodeGroup(Construct):
             # The node API's cluster membership (node_api/cluster/settings.py): registration and
             # heartbeat, and VolumeUsagePercent for DATA_VOLUME_ID (appended by bootstrap.sh).
             "CLUSTER_REGISTRATION_ENABLED": "true",
-            "VOLUME_METRIC_NAMESPACE": env.metric_namespace,
+            # The router API, for graph-cli on the node (its metric namespaces are the contract's defaults).
+            "GRAPH_ROUTER_URL": deps.router_url.url,
         }
         self.launch_template = ec2.LaunchTemplate(
             self,
@@ -271,6 +273,7 @@ class NodeGroup(Construct):
             ],
         )
         grant_secret_read(self.role, deps.api_key_secret, deps.data_key)
+        deps.router_url.grant_invoke_url(self.role)
         grant_bundle_read(self.role, bundle)
         self.log_group.grant_write(self.role)
         # The CloudWatch agent creates its streams and describes the group it writes to.

@@ -8,7 +8,8 @@ from constructs import Construct
 
 from cdk.environments import DeployEnvironment
 from cdk.node_group import NodeDependencies, NodeGroup
-from cdk.tiers import NodeType, Tier
+from cdk.tiers import Tier
+from contracts.enums import NodeType
 
 
 def node_stack_name(env: DeployEnvironment, tier: Tier) -> str:

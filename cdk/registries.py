@@ -1,4 +1,4 @@
-"""The DynamoDB registry tables, built from `lambdas/registry.py` (the single source of their keys).
+"""The DynamoDB registry tables, built from `contracts/registry.py` (the single source of their keys).
 
 Nothing about keys, indexes or names is restated here: each `TableSpec` becomes one table.
 """
@@ -10,7 +10,7 @@ from aws_cdk import aws_kms as kms
 from constructs import Construct
 
 from cdk.environments import DeployEnvironment
-from lambdas.registry import REGISTRY_TABLES, KeySpec, TableSpec
+from contracts.registry import REGISTRY_TABLES, KeySpec, TableSpec
 
 _ATTRIBUTE_TYPES = {
     "S": dynamodb.AttributeType.STRING,

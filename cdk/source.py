@@ -22,6 +22,9 @@ def keep_only(*paths: str) -> list[str]:
 
 
 LAMBDA_PACKAGE = "lambdas"
-LAMBDA_EXCLUDES = keep_only(LAMBDA_PACKAGE)
-# The node API is installed on each node with pip from this bundle (pyproject + lock + package).
-NODE_API_EXCLUDES = keep_only("node_api", "pyproject.toml", "requirements.lock")
+# The shared contracts travel with every piece of code that imports them.
+CONTRACTS_PACKAGE = "contracts"
+LAMBDA_EXCLUDES = keep_only(LAMBDA_PACKAGE, CONTRACTS_PACKAGE)
+# The node API is installed on each node with pip from this bundle (pyproject + lock + packages); the
+# client comes along so operators on a node have `graph-cli` (routed through GRAPH_ROUTER_URL).
+NODE_API_EXCLUDES = keep_only("node_api", CONTRACTS_PACKAGE, "client", "pyproject.toml", "requirements.lock")

@@ -7,18 +7,14 @@ the single `shared_master` tier hosts the shared repositories.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from contracts.enums import NodeType
+
 TIERS_FILE = Path(__file__).parent / "config" / "tiers.yml"
-
-
-class NodeType(StrEnum):
-    WRITER = "writer"
-    SHARED_MASTER = "shared_master"
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ from cdk.control_plane import ControlPlaneFunction
 from cdk.environments import DeployEnvironment
 from cdk.infrastructure_stack import InfrastructureStack
 from cdk.nag import suppress
-from lambdas.registry import IDEMPOTENCY, VOLUME_REGISTRY
+from contracts.registry import GRAPH_REGISTRY, IDEMPOTENCY, INSTANCE_REGISTRY, VOLUME_REGISTRY
 from lambdas.volume_manager.service import COMPONENT_TAG
 
 VOLUME_MONITOR_RATE = cdk.Duration.minutes(5)
@@ -60,7 +60,7 @@ class VolumesStack(cdk.Stack):
         ).topic
         registries = infra.registries
         common_env = {
-            **registries.environment_for(VOLUME_REGISTRY, IDEMPOTENCY),
+            **registries.environment_for(VOLUME_REGISTRY, IDEMPOTENCY, INSTANCE_REGISTRY, GRAPH_REGISTRY),
             "VOLUME_ALERT_TOPIC_ARN": self.volume_alerts.topic_arn,
             "VOLUME_METRIC_NAMESPACE": env.metric_namespace,
             "SNAPSHOT_RETENTION_COUNT": str(env.snapshot_retention_count),
@@ -80,7 +80,11 @@ class VolumesStack(cdk.Stack):
             timeout=cdk.Duration.minutes(5),
         )
         manager = self.volume_manager
-        manager.grant_tables(registries.table(VOLUME_REGISTRY), registries.table(IDEMPOTENCY))
+        # Adoption (failover) moves a dead node's graph rows and counts them on the adopter's row.
+        manager.grant_tables(
+            registries.table(VOLUME_REGISTRY), registries.table(IDEMPOTENCY),
+            registries.table(INSTANCE_REGISTRY), registries.table(GRAPH_REGISTRY),
+        )
         manager.allow(["ec2:DescribeVolumes", "ec2:DescribeSnapshots", "ec2:DescribeInstances"], ["*"])
         # New volumes and snapshots must carry the volume tag; everything that changes one needs it already.
         manager.allow(

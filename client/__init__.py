@@ -1,5 +1,5 @@
 """Python clients of the graph node API: `GraphClient` (sync), `AsyncGraphClient` (asyncio), and
-`get_graph_client` / `get_sync_graph_client`, which find a graph's node through the registries."""
+`get_graph_client` / `get_sync_graph_client`, which find a graph's node through the router API."""
 
 from client.aio import AsyncGraphClient
 from client.config import ClientConfig
@@ -19,6 +19,10 @@ from client.exceptions import (
     NodeUnreachableError,
     NotFoundError,
     QueryTimeoutError,
+    RegistryUnavailableError,
+    RouterAuthError,
+    RouterUnavailableError,
+    RoutingError,
     ServerError,
     StreamInterruptedError,
     TaskFailedError,
@@ -49,6 +53,10 @@ __all__ = [
     "NotFoundError",
     "OperationType",
     "QueryTimeoutError",
+    "RegistryUnavailableError",
+    "RouterAuthError",
+    "RouterUnavailableError",
+    "RoutingError",
     "RowStream",
     "ServerError",
     "StreamInterruptedError",

@@ -1,7 +1,11 @@
-"""`python -m client`: health, databases, create, query, ingest, backup, restore, tasks.
+"""`graph-cli` (`python -m client`): health, databases, where, instances, create, query, ingest, backup,
+restore, tasks.
 
-The node and key come from --url / --api-key, else GRAPH_CLIENT_BASE_URL / GRAPH_CLIENT_API_KEY
-(or GRAPH_API_KEY). Errors print the node's code, message and request id, and exit 1.
+With GRAPH_ROUTER_URL set (or --router-url) every graph command finds the graph's node through the
+router API, and `create` places a new graph through the allocator first. --url talks to one node
+instead; a write through --url to a graph the registry assigns to another node (or to none) is refused
+unless --force. Without a router, the node is --url, else GRAPH_CLIENT_BASE_URL. The key comes from
+--api-key, else GRAPH_CLIENT_API_KEY (or GRAPH_API_KEY). Errors print their code and message and exit 1.
 """
 
 from __future__ import annotations
@@ -18,9 +22,12 @@ from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, T
 from rich.table import Table
 
 from client.config import ClientConfig
-from client.exceptions import GraphClientError
+from client.exceptions import GraphClientError, GraphNotRegisteredError
+from client.factory import GraphClientFactory
 from client.formats import OutputFormat, key_values, write_rows
 from client.models import Task
+from client.resilience import is_read_only
+from client.routing import OperationType
 from client.sync import GraphClient
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="Talk to a graph node API.")
@@ -31,6 +38,18 @@ errors = Console(stderr=True)
 class _State:
     url: str | None = None
     api_key: str | None = None
+    router_url: str | None = None
+    force: bool = False
+
+    def config(self) -> ClientConfig:
+        overrides = {k: v for k, v in {"api_key": self.api_key, "router_url": self.router_url}.items() if v}
+        base = ClientConfig()
+        return base.model_validate({**base.model_dump(), **overrides}) if overrides else base
+
+    def factory(self) -> GraphClientFactory | None:
+        """The router-backed factory, when a router is configured."""
+        config = self.config()
+        return GraphClientFactory(config) if config.router_url else None
 
 
 state = _State()
@@ -38,20 +57,50 @@ state = _State()
 
 @app.callback()
 def main(
-    url: Annotated[str | None, typer.Option(help="Node URL (GRAPH_CLIENT_BASE_URL).")] = None,
+    url: Annotated[str | None, typer.Option(help="Talk to this node, not the graph's routed node.")] = None,
     api_key: Annotated[str | None, typer.Option(help="API key (GRAPH_CLIENT_API_KEY / GRAPH_API_KEY).")] = None,
+    router_url: Annotated[str | None, typer.Option(help="Router API (GRAPH_ROUTER_URL).")] = None,
+    force: Annotated[bool, typer.Option(help="Write through --url even where the registry does not assign the graph.")] = False,
 ) -> None:
-    state.url, state.api_key = url, api_key
+    state.url, state.api_key, state.router_url, state.force = url, api_key, router_url, force
+
+
+def _fail(message: str) -> typer.Exit:
+    errors.print(f"[red]error:[/red] {message}")
+    return typer.Exit(1)
+
+
+def _check_assignment(factory: GraphClientFactory, graph_id: str, url: str) -> None:
+    """Refuse a write through --url unless the registry assigns `graph_id` to that node (or --force)."""
+    try:
+        route = factory.lookup(graph_id)
+    except GraphNotRegisteredError:
+        assigned = None
+    else:
+        assigned = route.writer.url if route.writer else None
+    if assigned is not None and assigned.rstrip("/") == url.rstrip("/"):
+        return
+    where = f"assigns it to {assigned}" if assigned else "assigns it to no serving node"
+    raise _fail(f"the registry {where}, not {url}: refusing to write to {graph_id} there (--force to do it anyway)")
 
 
 @contextmanager
-def connect() -> Iterator[GraphClient]:
+def connect(graph_id: str | None = None, operation: OperationType = OperationType.READ) -> Iterator[GraphClient]:
+    """A client on the node for `graph_id` (routed), or on --url / the configured base URL."""
     try:
-        with GraphClient(state.url, state.api_key, config=ClientConfig()) as client:
+        config = state.config()
+        factory = state.factory()
+        if state.url is not None or factory is None or graph_id is None:
+            if state.url is not None and factory is not None and graph_id is not None \
+                    and operation is not OperationType.READ and not state.force:
+                _check_assignment(factory, graph_id, state.url)
+            client = GraphClient(state.url, config=config)
+        else:
+            client = factory.sync_client(graph_id, operation)
+        with client:
             yield client
     except GraphClientError as exc:
-        errors.print(f"[red]error:[/red] {exc}")
-        raise typer.Exit(1) from None
+        raise _fail(str(exc)) from None
 
 
 @app.command()
@@ -86,7 +135,7 @@ def create(
 ) -> None:
     """Create a database."""
     ddl = ddl_file.read_text() if ddl_file else None
-    with connect() as c:
+    with connect(graph_id, OperationType.CREATE) as c:
         created = c.create_database(graph_id, "custom" if ddl and schema_type == "entity" else schema_type, ddl)
     console.print(f"created {created.graph_id} ({created.schema_type}) in {created.execution_time_ms} ms")
 
@@ -113,7 +162,8 @@ def query(
     timeout: Annotated[float | None, typer.Option(help="Query timeout in seconds.")] = None,
 ) -> None:
     """Run Cypher. ndjson and csv are written row by row as the node streams them."""
-    with connect() as c, c.query_stream(graph_id, cypher, _parameters(param), timeout) as rows:
+    operation = OperationType.READ if is_read_only(cypher) else OperationType.WRITE
+    with connect(graph_id, operation) as c, c.query_stream(graph_id, cypher, _parameters(param), timeout) as rows:
         count = write_rows(fmt, rows.columns or [], rows, console)
     if fmt is OutputFormat.TABLE:
         errors.print(f"{count} rows")
@@ -164,7 +214,7 @@ def ingest(
         if not path.is_file():
             raise typer.BadParameter(f"{source}: no such file")
         source = _upload(path, upload_to) if upload_to else path.as_uri()
-    with connect() as c:
+    with connect(graph_id, OperationType.WRITE) as c:
         staged = c.create_table(graph_id, table, source)
         errors.print(f"staged {staged.row_count} rows into {table} ({staged.execution_time_ms} ms)")
         accepted = c.start_ingest(graph_id, table, ignore_errors=ignore_errors, rebuild=rebuild)
@@ -175,7 +225,7 @@ def ingest(
 @app.command()
 def backup(graph_id: str, destination: Annotated[str, typer.Option(help="local | s3")] = "local") -> None:
     """Back up a database and wait for it."""
-    with connect() as c:
+    with connect(graph_id) as c:
         done = follow(c, c.backup_database(graph_id, destination).task_id, f"backup {graph_id}")
     console.print(key_values("backup", done.result or {}))
 
@@ -187,7 +237,7 @@ def restore(
     target: Annotated[str | None, typer.Option(help="Restore as this new graph instead.")] = None,
 ) -> None:
     """Restore a backup (the newest unless a location is given) and wait for it."""
-    with connect() as c:
+    with connect(graph_id, OperationType.WRITE) as c:
         if location is None:
             backups = c.list_backups(graph_id).backups
             if not backups:
@@ -205,8 +255,9 @@ def tasks(
     limit: int = 20,
     wait: Annotated[bool, typer.Option(help="Follow the task until it ends.")] = False,
 ) -> None:
-    """Recent background tasks, or one task (optionally followed to the end)."""
-    with connect() as c:
+    """Recent background tasks, or one task (optionally followed to the end). Tasks live on a node:
+    with a router, --graph-id picks the node (else --url or the base URL)."""
+    with connect(graph_id) as c:
         if task_id is not None:
             task = follow(c, task_id, task_id) if wait else c.get_task(task_id)
             console.print(key_values(task.task_id, task.model_dump(mode="json")))
@@ -216,4 +267,34 @@ def tasks(
     for t in listing.tasks:
         table.add_row(t.task_id, t.kind, t.graph_id or "", t.status, f"{t.progress:g}", str(t.rows_done),
                       t.created_at.isoformat())
+    console.print(table)
+
+
+@app.command()
+def where(graph_id: str) -> None:
+    """Where the router says a graph lives: its node, URL and status (needs a router)."""
+    factory = state.factory()
+    if factory is None:
+        raise _fail("no router: set GRAPH_ROUTER_URL or --router-url")
+    try:
+        route = factory.lookup(graph_id)
+    except GraphClientError as exc:
+        raise _fail(str(exc)) from None
+    console.print(key_values(graph_id, route.model_dump(mode="json", exclude_none=True)))
+
+
+@app.command()
+def instances() -> None:
+    """Every registered node: status, capacity and graphs (needs a router)."""
+    factory = state.factory()
+    if factory is None:
+        raise _fail("no router: set GRAPH_ROUTER_URL or --router-url")
+    try:
+        listing = factory.router().instances()  # type: ignore[attr-defined]
+    except GraphClientError as exc:
+        raise _fail(str(exc)) from None
+    table = Table("instance_id", "status", "node_type", "tier", "url", "slots", "graphs")
+    for i in listing.instances:
+        table.add_row(i.instance_id, str(i.status), i.node_type, i.cluster_tier, i.url,
+                      f"{i.capacity.allocated}/{i.capacity.max_databases}", ", ".join(i.graphs))
     console.print(table)

@@ -29,6 +29,12 @@ class ClientConfig(BaseSettings):
     breaker_recovery_s: float = Field(30.0, gt=0, description="Open time before a half-open trial call.")
 
     # --- routing (client.factory) -----------------------------------------------------------------
+    # The router API (Lambda function URL, IAM auth): when set, graphs are found through it and the
+    # registries are never read directly. Also GRAPH_ROUTER_URL (what the CDK and the local cluster export).
+    router_url: str | None = Field(None, validation_alias=AliasChoices("GRAPH_CLIENT_ROUTER_URL", "GRAPH_ROUTER_URL"))
+    # SigV4 signing name: "lambda" for a function URL, "execute-api" for an HTTP API.
+    router_signing_service: str = "lambda"
+    router_timeout_s: float = Field(10.0, gt=0)
     environment: str = Field("dev", validation_alias=AliasChoices("GRAPH_CLIENT_ENVIRONMENT", "ENVIRONMENT"))
     region: str = Field("us-east-1", validation_alias=AliasChoices("GRAPH_CLIENT_REGION", "AWS_REGION"))
     # Local DynamoDB / moto; unset means AWS.
@@ -36,6 +42,7 @@ class ClientConfig(BaseSettings):
         None, validation_alias=AliasChoices("GRAPH_CLIENT_AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL")
     )
     # Local development: every graph is on this one node and the registry is never read.
+    # Without router_url and local_url the registries are read directly (inside the VPC only).
     local_url: str | None = None
     route_ttl_s: float = Field(60.0, ge=0, description="How long a graph -> node mapping is cached.")
     shared_repositories: frozenset[str] = frozenset({"sec"})

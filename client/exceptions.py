@@ -58,20 +58,50 @@ class WaitTimeoutError(GraphClientError, TimeoutError):
     """The task did not finish within the time the caller was willing to wait (it may still run)."""
 
 
-class GraphNotRegisteredError(GraphClientError):
-    """The registry has no placement for this graph (and the call was not asked to allocate one)."""
+class RoutingError(GraphClientError):
+    """Finding a graph's node failed. `code` is the router's error code when it answered one."""
 
-
-class GraphUnavailableError(GraphClientError):
-    """The graph is registered but its node is not serving (unhealthy instance, or graph flagged)."""
-
-
-class AllocationError(GraphClientError):
-    """The allocator could not place a new graph (no_capacity, or the id belongs to another owner)."""
-
-    def __init__(self, message: str, code: str) -> None:
+    def __init__(self, message: str, code: str = "routing_error") -> None:
         super().__init__(message)
         self.code = code
+        self.message = message
+
+
+class GraphNotRegisteredError(RoutingError):
+    """The registry has no placement for this graph (and the call was not asked to allocate one)."""
+
+    def __init__(self, message: str, code: str = "graph_not_found") -> None:
+        super().__init__(message, code)
+
+
+class GraphUnavailableError(RoutingError):
+    """The graph is registered but not served: its node is unhealthy (`status` unavailable), or dead
+    and not yet adopted by a replacement (`orphaned`). Routes are read again after the cache TTL."""
+
+    def __init__(self, message: str, code: str = "unavailable", *, status: str | None = None) -> None:
+        super().__init__(message, code)
+        self.status = status
+
+
+class AllocationError(RoutingError):
+    """The allocator could not place a new graph (no_capacity, or the id belongs to another owner: conflict)."""
+
+
+class RouterUnavailableError(RoutingError):
+    """The router API (or the registry behind it) could not be reached or failed; `retry_in_s` is set
+    when its circuit breaker is open and calls fail at once."""
+
+    def __init__(self, message: str, code: str = "router_unavailable", *, retry_in_s: float | None = None) -> None:
+        super().__init__(message, code)
+        self.retry_in_s = retry_in_s
+
+
+class RouterAuthError(RoutingError):
+    """No AWS credentials to sign router requests with, or the router refused them (401/403)."""
+
+
+class RegistryUnavailableError(RoutingError):
+    """Direct registry reads (inside the VPC) failed: no credentials, no such table, no endpoint."""
 
 
 class GraphAPIError(GraphClientError):

@@ -3,8 +3,10 @@
     async with await get_graph_client("kg1a2b3c4d5", "read") as client:
         await client.query("kg1a2b3c4d5", "MATCH (n) RETURN count(n)")
 
-Routes are cached (`route_ttl_s`); a client that finds its node unreachable drops the graph's
-cached route, so the next `get_graph_client` reads the registry again.
+Routes come from the router API when GRAPH_ROUTER_URL is set (client.routing explains the other
+sources) and are cached for `route_ttl_s`; a client that finds its node unreachable drops the graph's
+cached route, so the next `get_graph_client` asks again and finds the graph's new node after a failover.
+Routing failures are typed (client.exceptions.RoutingError and its subclasses), never botocore's.
 """
 
 from __future__ import annotations
@@ -14,27 +16,47 @@ import threading
 from functools import lru_cache
 from typing import Any
 
+from botocore.credentials import Credentials
+
 from client.aio import AsyncGraphClient
 from client.config import ClientConfig
 from client.exceptions import NodeUnreachableError
-from client.routing import NodeRoute, OperationType, RegistryRouter, RouteCache, open_registry
+from client.router_api import RouterClient
+from client.routing import NodeRoute, OperationType, RegistryRouter, RouteCache, Router, node_for
 from client.sync import GraphClient
+from contracts.enums import RepositoryType
+from contracts.router import AllocateGraph, GraphRoute
 
 __all__ = ["GraphClientFactory", "OperationType", "default_factory", "get_graph_client", "get_sync_graph_client"]
 
 
 class GraphClientFactory:
-    def __init__(self, config: ClientConfig | None = None) -> None:
+    def __init__(self, config: ClientConfig | None = None, *, credentials: Credentials | None = None) -> None:
+        """`credentials` sign router requests (default: the standard AWS credential chain)."""
         self.config = config or ClientConfig()
         self.cache = RouteCache(self.config.route_ttl_s)
-        self._routers: dict[str, RegistryRouter] = {}
+        self._credentials = credentials
+        self._routers: dict[str, Router] = {}
         self._lock = threading.Lock()
 
-    def _router(self, environment: str) -> RegistryRouter:
+    @property
+    def routed(self) -> bool:
+        """True when graphs are found through a router or the registries (not one local URL)."""
+        return not self.config.local_url
+
+    def router(self, environment: str | None = None) -> Router:
+        env = environment or self.config.environment
         with self._lock:
-            if environment not in self._routers:
-                self._routers[environment] = RegistryRouter(open_registry(self.config, environment), self.config)
-            return self._routers[environment]
+            if env not in self._routers:
+                if self.config.router_url:
+                    self._routers[env] = RouterClient(self.config, credentials=self._credentials)
+                else:
+                    self._routers[env] = RegistryRouter(self.config, env)
+            return self._routers[env]
+
+    def lookup(self, graph_id: str, environment: str | None = None) -> GraphRoute:
+        """The graph's route as the router answers it now (uncached). Raises RoutingError subclasses."""
+        return self.router(environment).route(graph_id)
 
     def route(
         self, graph_id: str, operation_type: OperationType | str = OperationType.READ,
@@ -48,8 +70,16 @@ class GraphClientFactory:
         cached = self.cache.get(key)
         if cached is not None:
             return cached
-        env = environment or self.config.environment
-        route = self._router(env).resolve(graph_id, operation, tier or self.config.default_tier, entity_id)
+        router = self.router(environment)
+        if operation is OperationType.CREATE:
+            shared = graph_id in self.config.shared_repositories
+            graph = router.allocate(AllocateGraph(
+                graph_id=graph_id, entity_id=entity_id, tier=tier,
+                repository_type=RepositoryType.SHARED if shared else RepositoryType.ENTITY,
+            ))
+        else:
+            graph = router.route(graph_id)
+        route = node_for(graph, operation)
         self.cache.put(key, route)
         return route
 
@@ -66,7 +96,7 @@ class GraphClientFactory:
     async def async_client(self, graph_id: str, operation_type: OperationType | str = OperationType.READ,
                            environment: str | None = None, tier: str | None = None,
                            **kwargs: Any) -> AsyncGraphClient:
-        # boto3 blocks: the registry is read on a worker thread, never on the event loop.
+        # Routing blocks (HTTP to the router, or boto3): it runs on a worker thread, never on the loop.
         route = await asyncio.to_thread(self.route, graph_id, operation_type, environment, tier, **kwargs)
         return AsyncGraphClient(**self._client_kwargs(route))
 

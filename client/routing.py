@@ -1,10 +1,13 @@
-"""graph_id -> node URL, from the DynamoDB registries (lambdas.registry), with a TTL cache.
+"""graph_id -> node URL, with a TTL cache. Three sources, chosen by the configuration:
 
-- A registered graph goes to its instance (the allocator's `route`: active graph, healthy node).
-- Shared repositories (`repository_type=shared`, or an id in `shared_repositories` such as `sec`)
-  live on the shared master; reads go to a healthy `shared_replica` instance when one is registered.
-- `create` of an unregistered graph allocates it through the allocator service (lambdas.allocator).
-- With `local_url` set, every graph is on that one node and the registry is never read.
+- `router_url` (GRAPH_ROUTER_URL): the router API (client.router_api.RouterClient), SigV4-signed;
+  the client needs no access to the registries. The normal way.
+- neither router nor local URL: the registries read directly (`RegistryRouter`, the same
+  lambdas.router_api.service the router runs). Only inside the VPC, with IAM access to the tables.
+- `local_url`: every graph is on that one node and nothing is read (local development).
+
+Both routers answer a `contracts.router.GraphRoute`; `node_for` picks the node for an operation:
+writes and creates go to the writer, reads to a read replica when the graph has any.
 """
 
 from __future__ import annotations
@@ -14,25 +17,17 @@ import threading
 import time
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any
-
-import boto3
+from typing import Protocol
 
 from client.config import ClientConfig
-from client.exceptions import AllocationError, GraphNotRegisteredError, GraphUnavailableError
-from lambdas.common.aws import Registry, scan_all
-from lambdas.registry import (
-    GRAPH_REGISTRY,
-    INSTANCE_REGISTRY,
-    VOLUME_REGISTRY,
-    InstanceStatus,
-    NodeType,
-    RepositoryType,
+from client.exceptions import (
+    AllocationError,
+    GraphNotRegisteredError,
+    GraphUnavailableError,
+    RegistryUnavailableError,
+    RoutingError,
 )
-
-# Read replicas of the shared repositories register with this node_type (none do yet: until then
-# shared reads go to the master). Read from raw rows: InstanceItem only knows writer/shared_master.
-SHARED_REPLICA = "shared_replica"
+from contracts.router import AllocateGraph, GraphRoute
 
 
 class OperationType(StrEnum):
@@ -49,9 +44,24 @@ class NodeRoute:
     node_type: str
 
 
+class Router(Protocol):
+    def route(self, graph_id: str) -> GraphRoute: ...
+    def allocate(self, request: AllocateGraph) -> GraphRoute: ...
+
+
+def node_for(route: GraphRoute, operation: OperationType) -> NodeRoute:
+    """The node serving `operation` on the routed graph. Raises GraphUnavailableError."""
+    target = route.writer if operation is not OperationType.READ else route.read_endpoint(random.choice)
+    if target is None:
+        raise GraphUnavailableError(
+            f"graph {route.graph_id!r} is not being served ({route.status}); its node is down or being "
+            "replaced: try again shortly", status=str(route.status))
+    return NodeRoute(route.graph_id, target.url, target.instance_id, target.node_type)
+
+
 class RouteCache:
     """(graph_id, read|write) -> NodeRoute for `ttl_s`; a graph's entries are dropped when its node
-    is unreachable, so the next call reads the registry again (the graph may have moved)."""
+    is unreachable, so the next call asks the router again (the graph may have moved)."""
 
     def __init__(self, ttl_s: float) -> None:
         self.ttl_s = ttl_s
@@ -81,61 +91,51 @@ class RouteCache:
             self._entries.clear()
 
 
-def open_registry(config: ClientConfig, environment: str) -> Registry:
-    dynamodb = boto3.resource("dynamodb", region_name=config.region, endpoint_url=config.aws_endpoint_url)
-    return Registry(
-        db=dynamodb,
-        instances=dynamodb.Table(INSTANCE_REGISTRY.table_name(environment)),
-        graphs=dynamodb.Table(GRAPH_REGISTRY.table_name(environment)),
-        volumes=dynamodb.Table(VOLUME_REGISTRY.table_name(environment)),
-    )
-
-
 class RegistryRouter:
-    def __init__(self, registry: Registry, config: ClientConfig) -> None:
-        self.registry = registry
-        self.config = config
+    """The router's own answers computed in this process from the DynamoDB registries (inside the VPC).
+    botocore failures become RegistryUnavailableError; the control plane's refusals typed errors."""
 
-    def resolve(self, graph_id: str, operation: OperationType, tier: str, entity_id: str | None) -> NodeRoute:
-        # Imported here: the allocator pulls in the Lambda toolkit, needed only for routing.
-        from lambdas.allocator import service
-        from lambdas.allocator.models import AllocateEvent
-        from lambdas.common.errors import ControlPlaneError, NotFound, Unavailable
+    def __init__(self, config: ClientConfig, environment: str) -> None:
+        # Imported here: the control-plane code (and boto3's resources) is only needed on this path.
+        import boto3
 
-        shared_name = graph_id in self.config.shared_repositories
-        try:
-            graph = service.get_graph(self.registry, graph_id)
-            if graph is None and operation is OperationType.CREATE:
-                kind = RepositoryType.SHARED if shared_name else RepositoryType.ENTITY
-                route, _ = service.allocate(self.registry, AllocateEvent(
-                    action="allocate", graph_id=graph_id, entity_id=entity_id or graph_id, tier=tier,
-                    repository_type=kind,
-                ))
-                return NodeRoute(graph_id, route.endpoint, route.instance_id, route.node_type)
-            shared = shared_name if graph is None else graph.repository_type == RepositoryType.SHARED
-            if shared and operation is OperationType.READ and (replica := self._healthy(SHARED_REPLICA)):
-                return self._route(graph_id, replica)
-            if graph is None:
-                if shared and (master := self._healthy(NodeType.SHARED_MASTER)):
-                    return self._route(graph_id, master)
-                raise GraphNotRegisteredError(f"graph {graph_id!r} is not registered")
-            route = service.route(self.registry, graph_id)
-        except NotFound as exc:
-            raise GraphNotRegisteredError(exc.message) from None
-        except Unavailable as exc:
-            raise GraphUnavailableError(exc.message) from None
-        except ControlPlaneError as exc:
-            raise AllocationError(exc.message, exc.code) from None
-        return NodeRoute(graph_id, route.endpoint, route.instance_id, route.node_type)
+        from lambdas.common.aws import Registry
+        from lambdas.router_api.service import RouterService
+        from lambdas.router_api.settings import RouterSettings
 
-    def _healthy(self, node_type: str) -> dict[str, Any] | None:
-        rows = [
-            row for row in scan_all(self.registry.instances)
-            if row.get("node_type") == node_type and row.get("status") == InstanceStatus.HEALTHY
-        ]
-        return random.choice(rows) if rows else None  # spread reads over the replicas
+        settings = RouterSettings(**{  # by their environment names: the settings' aliases
+            "ENVIRONMENT": environment, "AWS_REGION": config.region, "AWS_ENDPOINT_URL": config.aws_endpoint_url,
+            "SHARED_REPOSITORIES": ",".join(sorted(config.shared_repositories)),
+            "ROUTER_DEFAULT_TIER": config.default_tier,
+        })
+        # boto3's default session: a session of its own per factory would reload botocore's data each time.
+        db = boto3.resource("dynamodb", region_name=config.region, endpoint_url=config.aws_endpoint_url)
+        registry = Registry(db=db, instances=db.Table(settings.instance_table), graphs=db.Table(settings.graph_table),
+                            volumes=db.Table(settings.volume_table))
+        self.service = RouterService(registry, settings)
+
+    def route(self, graph_id: str) -> GraphRoute:
+        return self._guard(lambda: self.service.route(graph_id))
+
+    def allocate(self, request: AllocateGraph) -> GraphRoute:
+        return self._guard(lambda: self.service.allocate(request))
 
     @staticmethod
-    def _route(graph_id: str, row: dict[str, Any]) -> NodeRoute:
-        url = f"http://{row['private_ip']}:{int(row.get('port', 8001))}"
-        return NodeRoute(graph_id, url, str(row["instance_id"]), str(row["node_type"]))
+    def _guard(call: object) -> GraphRoute:
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        from lambdas.common.errors import ControlPlaneError, NotFound
+
+        try:
+            return call()  # type: ignore[operator]
+        except NotFound as exc:
+            raise GraphNotRegisteredError(exc.message) from None
+        except ControlPlaneError as exc:
+            if exc.code in ("conflict", "no_capacity"):
+                raise AllocationError(exc.message, exc.code) from None
+            raise RoutingError(exc.message, exc.code) from None
+        except (BotoCoreError, ClientError) as exc:
+            code = exc.response.get("Error", {}).get("Code", "") if isinstance(exc, ClientError) else type(exc).__name__
+            raise RegistryUnavailableError(
+                f"the graph registry could not be read directly ({code}); outside the VPC set GRAPH_ROUTER_URL",
+                "registry_unavailable") from None

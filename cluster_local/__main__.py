@@ -1,4 +1,5 @@
-"""`python -m cluster_local up|down|status|allocate|rotate-key|monitor` (wrapped by `scripts/cluster`)."""
+"""`python -m cluster_local COMMAND` (wrapped by `scripts/cluster`): up, down, status, env, where, kill,
+allocate, rotate-key, monitor."""
 
 from __future__ import annotations
 
@@ -24,10 +25,13 @@ def up(
     moto_port: Annotated[int, typer.Option(help="Control plane (moto) port; 0 = a free one.")] = 0,
     node_base_port: Annotated[int, typer.Option(help="First node port (consecutive); 0 = free ones.")] = 0,
     monitor_interval: Annotated[float, typer.Option(help="Seconds between instance-monitor passes; 0 = off.")] = 5.0,
+    dead_after: Annotated[int, typer.Option(help="Seconds of silence before a node is declared dead and replaced.")] = 20,
+    router_port: Annotated[int, typer.Option(help="Router API port; 0 = a free one.")] = 0,
 ) -> None:
-    """Start the control plane and the nodes, wait until every node is registered healthy."""
+    """Start the control plane, the router API and the nodes; wait until every node is registered healthy."""
     config = ClusterConfig(state_dir=state_dir, writers=writers, moto_port=moto_port,
-                           node_base_port=node_base_port, monitor_interval_s=monitor_interval)
+                           node_base_port=node_base_port, monitor_interval_s=monitor_interval,
+                           dead_after_s=dead_after, router_port=router_port)
     cluster = LocalCluster(config).up()
     _describe(cluster)
 
@@ -51,9 +55,11 @@ def status(state_dir: StateDir = Path(".cluster"),
         typer.echo(json.dumps(report, indent=2, default=str))
         return
     typer.echo(f"control plane {report['control_plane']['url']}: {report['control_plane']['process']}")
+    typer.echo(f"router API    {report['router']['url']}: {report['router']['process']}")
     for n in report["nodes"]:
+        replaced = f" replaced_by={n['replaced_by']}" if n["replaced_by"] else ""
         typer.echo(f"  {n['instance_id']:<20} {n['node_type']:<13} {n['url']:<24} process={n['process']} "
-                   f"http={n['http_status']} registry={n['registry_status']} graphs={n['graphs']}")
+                   f"http={n['http_status']} registry={n['registry_status']} graphs={n['graphs']}{replaced}")
     for g in report["graphs"]:
         typer.echo(f"  graph {g['graph_id']} on {g['instance_id']} ({g['status']})")
 
@@ -63,6 +69,36 @@ def env(state_dir: StateDir = Path(".cluster")) -> None:
     """`export` lines for the client factory and CLI (eval "$(scripts/cluster env)")."""
     for key, value in LocalCluster.attach(state_dir).client_env().items():
         typer.echo(f"export {key}={shlex.quote(value)}")
+
+
+@cli.command()
+def where(graph_id: str, state_dir: StateDir = Path(".cluster")) -> None:
+    """Print the name of the node that holds a graph (as the router API says); exit 1 if none."""
+    from client.exceptions import GraphClientError
+
+    try:
+        route = LocalCluster.attach(state_dir).where(graph_id)
+    except GraphClientError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from None
+    if route.instance_id is None:
+        typer.echo(f"{graph_id} is on no node ({route.status})", err=True)
+        raise typer.Exit(1)
+    if route.writer is None:
+        typer.echo(f"{graph_id}: {route.status} (not served yet)", err=True)
+    typer.echo(route.instance_id)
+
+
+@cli.command()
+def kill(node: str, state_dir: StateDir = Path(".cluster")) -> None:
+    """Kill a node's process as an instance loss would (SIGKILL: no drain, no deregistration)."""
+    cluster = LocalCluster.attach(state_dir)
+    if node not in cluster.nodes:
+        typer.echo(f"error: no node {node!r} (scripts/cluster status lists them)", err=True)
+        raise typer.Exit(1)
+    cluster.kill_node(node)
+    typer.echo(f"killed {node}; the instance monitor declares it dead after {cluster.config.dead_after_s} s "
+               "of silence, then a replacement node adopts its data directory")
 
 
 @cli.command()
@@ -88,18 +124,26 @@ def monitor(state_dir: StateDir = Path(".cluster")) -> None:
 
 def _describe(cluster: LocalCluster) -> None:
     key = cluster.api_key()
-    typer.echo(f"control plane (moto: DynamoDB, S3, Secrets Manager, Lambda): {cluster.moto_url}")
+    typer.echo(f"control plane (moto: DynamoDB, S3, Secrets Manager, IAM, Lambda): {cluster.moto_url}")
+    typer.echo(f"router API (SigV4 with the issued key): {cluster.router_url}")
     for spec in cluster.specs:
         typer.echo(f"  {spec.instance_id:<20} {spec.node_type:<13} tier={spec.tier:<9} {spec.url}")
     typer.echo(f"API key (X-Graph-API-Key): {key}")
     typer.echo(f"S3 bucket for ingestion: s3://{cluster.config.bucket}/   backups: s3://{cluster.config.backup_bucket}/")
     typer.echo(f"logs and data: {cluster.state_dir}/")
-    typer.echo("\nFor the client factory and CLI:  eval \"$(scripts/cluster env)\"")
-    for k, v in cluster.client_env().items():
-        typer.echo(f"  export {k}={shlex.quote(v)}")
-    typer.echo(f"\nTry:  curl -s {cluster.writers[0].url}/status\n"
-               "      scripts/cluster allocate kg1a2b3c4d5     # place a graph; then create it on its node\n"
-               "      scripts/cluster status | scripts/cluster rotate-key | scripts/cluster down")
+    typer.echo('\nFor the client factory and graph-cli (routed through the router API):\n  eval "$(scripts/cluster env)"')
+    # One command per line: a list joined with "|" would read as a shell pipeline.
+    typer.echo("\nTry:")
+    for hint in (
+        f"curl -s {cluster.router_url}/health",
+        "python -m client create kg1a2b3c4d5",
+        "scripts/cluster where kg1a2b3c4d5",
+        "scripts/cluster kill local-writer-1",
+        "scripts/cluster status",
+        "scripts/cluster rotate-key",
+        "scripts/cluster down",
+    ):
+        typer.echo(f"  {hint}")
 
 
 if __name__ == "__main__":

@@ -1,9 +1,11 @@
 """`LocalCluster`: start, inspect and stop a cluster on 127.0.0.1 (the CLI and tests/e2e use it).
 
 State dir layout (default `.cluster/`, git-ignored):
-    state.json                 what `status`/`down` and clients need: URLs, ids, names, env
+    state.json                 what `status`/`down` and clients need: URLs, names, env
+    specs/<instance_id>.json   one per node ever started (replacements included)
     control-plane.json         the control plane's spec; control-plane.ready when it is up
-    pids/<name>.pid, logs/<name>.log, nodes/<instance_id>/   (each node's databases)
+    credentials.json           the access key issued to clients (mode 0600); the router checks SigV4 with it
+    pids/<name>.pid, logs/<name>.log, volumes/<volume_id>/   (a node's data directory: its "volume")
 """
 
 from __future__ import annotations
@@ -12,19 +14,23 @@ import json
 import os
 import shutil
 import signal
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any
 
 import boto3
 import httpx
 
-from cluster_local.config import HOST, REGION, ClusterConfig, NodeSpec
+from cluster_local import credentials, volumes
+from cluster_local.config import HOST, REGION, ClusterConfig, NodeSpec, free_port
 from cluster_local.control_plane import ControlPlaneSpec
 from cluster_local.processes import ManagedProcess, http_ok
-from lambdas.key_rotation.keys import decode_secret, generate_api_key
+from contracts.api_keys import decode_secret, generate_api_key
+from contracts.registry import GRAPH_REGISTRY, INSTANCE_REGISTRY, VOLUME_REGISTRY
+from lambdas.common.aws import Registry
 
 CONTROL_PLANE = "control-plane"
+ROUTER = "router"
 FUNCTIONS = {
     "allocator": "lambdas.allocator.handler:handler",
     "key-rotation": "lambdas.key_rotation.handler:handler",
@@ -49,6 +55,7 @@ class LocalCluster:
         self.specs: list[NodeSpec] = []
         self.nodes: dict[str, ManagedProcess] = {}
         self.control_plane: ManagedProcess | None = None
+        self.router: ManagedProcess | None = None
         self.function_arns: dict[str, str] = {}
 
     # --- names -------------------------------------------------------------------------------------
@@ -60,12 +67,20 @@ class LocalCluster:
         return self.config.moto_url
 
     @property
+    def router_url(self) -> str:
+        return self.config.router_url
+
+    @property
     def writers(self) -> list[NodeSpec]:
-        return [s for s in self.specs if s.node_type == "writer"]
+        return [s for s in self.specs if s.node_type == "writer" and not s.replaced_by]
 
     @property
     def shared_master(self) -> NodeSpec:
-        return next(s for s in self.specs if s.node_type == "shared_master")
+        return next(s for s in self.specs if s.node_type == "shared_master" and not s.replaced_by)
+
+    @property
+    def credentials_file(self) -> Path:
+        return self.state_dir / "credentials.json"
 
     def spec(self, instance_id: str) -> NodeSpec:
         return next(s for s in self.specs if s.instance_id == instance_id)
@@ -75,9 +90,21 @@ class LocalCluster:
         return {**SAFE_ENV, "AWS_ENDPOINT_URL": self.moto_url, "ENVIRONMENT": self.config.environment}
 
     def client_env(self) -> dict[str, str]:
-        """What to export for `client.factory` (GRAPH_CLIENT_*) and the CLI to find graphs here."""
-        return {**self.aws_env(), "GRAPH_CLIENT_ENVIRONMENT": self.config.environment,
+        """What to export for `client.factory` and `graph-cli` to find graphs here: the router's URL and
+        the access key the cluster issued (the router checks every signature against it)."""
+        issued = credentials.first(self.credentials_file)
+        return {**self.aws_env(), "GRAPH_ROUTER_URL": self.router_url,
+                "AWS_ACCESS_KEY_ID": issued.access_key, "AWS_SECRET_ACCESS_KEY": issued.secret_key,
+                "AWS_SESSION_TOKEN": "", "AWS_SECURITY_TOKEN": "",
+                "GRAPH_CLIENT_ENVIRONMENT": self.config.environment,
                 "GRAPH_CLIENT_AWS_ENDPOINT_URL": self.moto_url, "GRAPH_CLIENT_API_KEY": self.api_key()}
+
+    def registry(self) -> Registry:
+        db = boto3.resource("dynamodb", endpoint_url=self.moto_url, region_name=REGION,
+                            aws_access_key_id="testing", aws_secret_access_key="testing")
+        env = self.config.environment
+        return Registry(db=db, instances=db.Table(INSTANCE_REGISTRY.table_name(env)),
+                        graphs=db.Table(GRAPH_REGISTRY.table_name(env)), volumes=db.Table(VOLUME_REGISTRY.table_name(env)))
 
     def boto(self, service: str) -> Any:
         return boto3.client(service, endpoint_url=self.moto_url, region_name=REGION,
@@ -88,11 +115,17 @@ class LocalCluster:
         if (self.state_dir / "state.json").exists() and self._load().any_alive():
             raise RuntimeError(f"a cluster is already running from {self.state_dir} (scripts/cluster down)")
         shutil.rmtree(self.state_dir, ignore_errors=True)
-        for sub in ("pids", "logs", "nodes"):
+        for sub in ("pids", "logs", "volumes", "specs"):
             (self.state_dir / sub).mkdir(parents=True, exist_ok=True)
-        self.specs = self.config.nodes()
         try:
             self._start_control_plane()
+            credentials.issue(self.boto("iam"), f"graph-cluster-{self.config.environment}-client", self.credentials_file)
+            self._start_router()
+            registry = self.registry()
+            for spec in self.config.nodes():
+                volume_id = volumes.create(registry, self.state_dir, spec.instance_id, spec.tier,
+                                           self.config.availability_zone)
+                self._remember(replace(spec, volume_id=volume_id))
             for spec in self.specs:
                 self.nodes[spec.instance_id] = self._node_process(spec).start()
             for spec in self.specs:
@@ -104,14 +137,18 @@ class LocalCluster:
         return self
 
     def down(self) -> None:
-        # Nodes first, while the registry is still there to deregister from.
+        # No replacements from now on; nodes first, while the registry is still there to deregister from.
+        (self.state_dir / "stopping").touch()
+        self.refresh()  # replacements the control plane started are stopped too
         for process in self.nodes.values():
             process.stop()
-        if self.control_plane is not None:
-            self.control_plane.stop()
+        for process in (self.router, self.control_plane):
+            if process is not None:
+                process.stop()
 
     def any_alive(self) -> bool:
-        return any(p.alive() for p in [*self.nodes.values(), *([self.control_plane] if self.control_plane else [])])
+        others = [p for p in (self.control_plane, self.router) if p is not None]
+        return any(p.alive() for p in [*self.nodes.values(), *others])
 
     @classmethod
     def attach(cls, state_dir: Path = Path(".cluster")) -> LocalCluster:
@@ -150,7 +187,7 @@ class LocalCluster:
         }
 
     def _node_process(self, spec: NodeSpec) -> ManagedProcess:
-        base = self.state_dir / "nodes" / spec.instance_id
+        base = volumes.volume_dir(self.state_dir, spec.volume_id)
         return ManagedProcess(
             name=spec.instance_id,
             args=["node_api", "--base-path", str(base), "--port", str(spec.port), "--node-type", spec.node_type],
@@ -183,7 +220,47 @@ class LocalCluster:
         self.nodes[instance_id].wait_until(ready, timeout_s)
 
     def kill_node(self, instance_id: str) -> None:
+        """SIGKILL, as an instance loss: no drain, no deregistration. The instance monitor declares the
+        node dead after `dead_after_s` and the control plane boots a replacement that adopts its data."""
         self.nodes[instance_id].kill()
+
+    def replace_dead_nodes(self) -> list[str]:
+        """The local autoscaling group: every node the monitor declared dead gets a replacement, which
+        adopts its data directory before it starts. Returns the new instance ids (the control plane
+        process calls this on every tick; nothing else does)."""
+        registry = self.registry()
+        started = []
+        for spec in list(self.specs):
+            if spec.replaced_by:
+                continue
+            row = registry.instances.get_item(Key={"instance_id": spec.instance_id}).get("Item")
+            if not row or row.get("status") != "dead":
+                continue
+            new = NodeSpec(self._next_instance_id(spec), spec.node_type, spec.tier, free_port())
+            c = self.config
+            volumes.preregister(registry, new.instance_id, new.node_type, new.tier, c.availability_zone, new.port,
+                                c.max_databases)
+            adopted = volumes.adopt(registry, new.instance_id, new.tier, c.availability_zone)
+            volume_id = adopted[0] if adopted else volumes.create(
+                registry, self.state_dir, new.instance_id, new.tier, c.availability_zone)
+            new = replace(new, volume_id=volume_id)
+            self._remember(new)
+            self._remember(replace(spec, replaced_by=new.instance_id))
+            self.nodes[new.instance_id] = self._node_process(new).start()
+            started.append(new.instance_id)
+        return started
+
+    def _next_instance_id(self, dead: NodeSpec) -> str:
+        stem = "local-writer" if dead.node_type == "writer" else "local-shared-master"
+        taken = {s.instance_id for s in self.specs}
+        return next(f"{stem}-{n}" for n in range(1, 10_000) if f"{stem}-{n}" not in taken)
+
+    def _remember(self, spec: NodeSpec) -> None:
+        """Record a node's spec (its own file: the control plane adds replacements concurrently)."""
+        self.specs = [s for s in self.specs if s.instance_id != spec.instance_id] + [spec]
+        path = self.state_dir / "specs" / f"{spec.instance_id}.json"
+        path.with_suffix(".tmp").write_text(json.dumps(asdict(spec)))
+        path.with_suffix(".tmp").replace(path)
 
     def pause_node(self, instance_id: str) -> None:
         """SIGSTOP: the process holds its port but answers nothing (a hung machine)."""
@@ -193,6 +270,21 @@ class LocalCluster:
         self.nodes[instance_id].signal(signal.SIGCONT)
 
     # --- control plane -----------------------------------------------------------------------------
+    def _start_router(self) -> None:
+        """The router API (the Lambda's FastAPI app) under uvicorn, checking SigV4 itself."""
+        c = self.config
+        env = {
+            **{k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "ROUTER_"))},
+            **self.aws_env(),
+            "ROUTER_AUTH_MODE": "sigv4", "ROUTER_CREDENTIALS_FILE": str(self.credentials_file),
+            "ROUTER_DEFAULT_TIER": c.writer_tier, "ROUTER_SHARED_TIER": c.shared_tier,
+        }
+        self.router = ManagedProcess(
+            name=ROUTER, args=["lambdas.router_api", "--host", HOST, "--port", str(c.router_port)], env=env,
+            log_path=self.state_dir / "logs" / f"{ROUTER}.log", pid_path=self.state_dir / "pids" / f"{ROUTER}.pid",
+        ).start()
+        self.router.wait_until(http_ok(self.router_url + "/health"), timeout_s=60)
+
     def _start_control_plane(self) -> None:
         c = self.config
         ready = self.state_dir / "control-plane.ready"
@@ -201,7 +293,7 @@ class LocalCluster:
             initial_api_key=generate_api_key(), buckets=[c.bucket, c.backup_bucket],
             functions={self.function_name(role): target for role, target in FUNCTIONS.items()},
             monitor_function=self.function_name("instance-monitor"), monitor_interval_s=c.monitor_interval_s,
-            ready_file=str(ready),
+            ready_file=str(ready), state_dir=str(self.state_dir),
         )
         spec_path = self.state_dir / "control-plane.json"
         spec_path.write_text(spec.model_dump_json())
@@ -209,6 +301,7 @@ class LocalCluster:
             **{k: v for k, v in os.environ.items() if not k.startswith("AWS_")},
             **self.aws_env(),
             "HEARTBEAT_TIMEOUT_SECONDS": str(c.heartbeat_timeout_s),
+            "DEAD_AFTER_SECONDS": str(c.dead_after_s),
             "HEALTH_CHECK_TIMEOUT_SECONDS": str(c.health_check_timeout_s),
             "POWERTOOLS_LOG_LEVEL": "WARNING",
         }
@@ -264,11 +357,7 @@ class LocalCluster:
 
     # --- state file --------------------------------------------------------------------------------
     def _save(self) -> None:
-        state = {
-            "config": {**asdict(self.config), "state_dir": str(self.state_dir)},
-            "nodes": [asdict(s) for s in self.specs],
-            "function_arns": self.function_arns,
-        }
+        state = {"config": {**asdict(self.config), "state_dir": str(self.state_dir)}, "function_arns": self.function_arns}
         (self.state_dir / "state.json").write_text(json.dumps(state, indent=2))
 
     def _load(self) -> LocalCluster:
@@ -276,7 +365,7 @@ class LocalCluster:
         config = dict(state["config"])
         config["state_dir"] = Path(config["state_dir"])
         self.config = ClusterConfig(**config)
-        self.specs = [NodeSpec(**n) for n in state["nodes"]]
+        self.specs = self._specs_on_disk()
         self.function_arns = state["function_arns"]
         self.nodes = {s.instance_id: self._node_process(s) for s in self.specs}
         self.control_plane = ManagedProcess(
@@ -284,10 +373,40 @@ class LocalCluster:
             env={}, log_path=self.state_dir / "logs" / f"{CONTROL_PLANE}.log",
             pid_path=self.state_dir / "pids" / f"{CONTROL_PLANE}.pid",
         )
+        self.router = ManagedProcess(
+            name=ROUTER, args=["lambdas.router_api", "--host", HOST, "--port", str(self.config.router_port)],
+            env={}, log_path=self.state_dir / "logs" / f"{ROUTER}.log", pid_path=self.state_dir / "pids" / f"{ROUTER}.pid",
+        )
         return self
+
+    def refresh(self) -> LocalCluster:
+        """Pick up the nodes the control plane started (replacements) and their predecessors' fate."""
+        if (self.state_dir / "specs").is_dir():
+            self.specs = self._specs_on_disk()
+            for spec in self.specs:
+                self.nodes.setdefault(spec.instance_id, self._node_process(spec))
+        return self
+
+    def _specs_on_disk(self) -> list[NodeSpec]:
+        files = (self.state_dir / "specs").glob("*.json")
+        return sorted((NodeSpec(**json.loads(f.read_text())) for f in files),
+                      key=lambda s: (s.node_type != "writer", len(s.instance_id), s.instance_id))
+
+    def where(self, graph_id: str) -> Any:
+        """The router's answer for `graph_id` (contracts.router.GraphRoute), signed with the issued key."""
+        from client.config import ClientConfig
+        from client.router_api import RouterClient
+
+        router = RouterClient(ClientConfig(router_url=self.router_url, max_attempts=2),
+                              credentials=credentials.first(self.credentials_file))
+        try:
+            return router.route(graph_id)
+        finally:
+            router.close()
 
     def status(self) -> dict[str, Any]:
         """Processes, their HTTP answers and the registry's view of them."""
+        self.refresh()
         nodes = []
         rows: dict[str, list[dict[str, Any]]] = {"instance-registry": [], "graph-registry": []}
         cp_alive = bool(self.control_plane and self.control_plane.alive())
@@ -305,10 +424,13 @@ class LocalCluster:
             row = registered.get(spec.instance_id, {})
             nodes.append({
                 "instance_id": spec.instance_id, "node_type": spec.node_type, "tier": spec.tier, "url": spec.url,
+                "volume_id": spec.volume_id, "replaced_by": spec.replaced_by,
                 "process": "running" if self.nodes[spec.instance_id].alive() else "stopped",
                 "http_status": ready, "registry_status": row.get("status"),
                 "graphs": int(row.get("database_count", 0)) if row else None,
             })
+        router_alive = bool(self.router and self.router.alive())
         return {"control_plane": {"url": self.moto_url, "process": "running" if cp_alive else "stopped"},
+                "router": {"url": self.router_url, "process": "running" if router_alive else "stopped"},
                 "nodes": nodes, "graphs": [{"graph_id": g["graph_id"], "instance_id": g["instance_id"],
                                             "status": g["status"]} for g in rows["graph-registry"]]}

@@ -24,6 +24,9 @@ class NodeSpec:
     node_type: str  # writer | shared_master
     tier: str
     port: int
+    # The node's data directory is state_dir/volumes/<volume_id>: the local stand-in for its EBS volume.
+    volume_id: str = ""
+    replaced_by: str | None = None  # set when it died and a replacement adopted its volume
 
     @property
     def url(self) -> str:
@@ -49,6 +52,10 @@ class ClusterConfig:
     heartbeat_timeout_s: int = 10
     health_check_timeout_s: float = 1.0
     monitor_interval_s: float = 5.0  # 0: the instance monitor only runs when invoked (tests do)
+    # A node that has served and is silent this long is dead: a replacement adopts its data directory.
+    dead_after_s: int = 20
+    availability_zone: str = "us-east-1a"  # every local node and volume is in one zone
+    router_port: int = 0  # the router API under uvicorn; 0 = a free one
     # How long a rotated-out key stays valid on the nodes.
     rotation_window_s: float = 86400.0
     # Extra environment for every node (e.g. smaller admission limits in a test).
@@ -62,7 +69,12 @@ class ClusterConfig:
         """The same config with concrete ports (free ones where 0 was given)."""
         from dataclasses import replace
 
-        return replace(self, moto_port=self.moto_port or free_port(), state_dir=self.state_dir.resolve())
+        return replace(self, moto_port=self.moto_port or free_port(), router_port=self.router_port or free_port(),
+                       state_dir=self.state_dir.resolve())
+
+    @property
+    def router_url(self) -> str:
+        return f"http://{HOST}:{self.router_port}"
 
     def nodes(self) -> list[NodeSpec]:
         count = self.writers + (1 if self.shared_master else 0)

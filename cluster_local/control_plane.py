@@ -4,7 +4,9 @@
 - the registries, buckets, the API-key secret and the Lambda functions, created at start;
 - the Lambda handlers of `lambdas/` run in this process whenever moto invokes one of those
   functions (Secrets Manager's rotation included), each against moto over HTTP like the real ones;
-- the instance monitor every `monitor_interval_s` (EventBridge's schedule), when that is > 0.
+- the instance monitor every `monitor_interval_s` (EventBridge's schedule), when that is > 0, and
+  the local autoscaling group: a node the monitor declared dead is replaced by a new node process that
+  adopts its data directory (LocalCluster.replace_dead_nodes).
 
 SPEC is a JSON file written by `LocalCluster` (see `ControlPlaneSpec`). The process writes
 `ready_file` once everything exists, and stops cleanly on SIGTERM/SIGINT.
@@ -43,6 +45,8 @@ class ControlPlaneSpec(BaseModel):
     monitor_function: str | None = None
     monitor_interval_s: float = 0.0
     ready_file: str
+    # The cluster's state dir: the local autoscaling group replaces dead nodes from it (each monitor tick).
+    state_dir: str | None = None
 
 
 class LambdaContext:
@@ -120,8 +124,8 @@ def bootstrap(spec: ControlPlaneSpec) -> dict[str, str]:
     """Registries, buckets, the key secret and the Lambda functions. Returns function name -> ARN."""
     import boto3
 
-    from lambdas.key_rotation.keys import encode_secret
-    from lambdas.registry import create_tables
+    from contracts.api_keys import encode_secret
+    from contracts.registry import create_tables
 
     url = f"http://{HOST}:{spec.port}"
 
@@ -156,6 +160,26 @@ def run_monitor(spec: ControlPlaneSpec, stop: threading.Event) -> None:
             print(f"instance monitor failed: {exc!r}", file=sys.stderr, flush=True)
 
 
+def run_replacer(spec: ControlPlaneSpec, stop: threading.Event) -> None:
+    """The local autoscaling group: after each monitor tick, dead nodes get replacements that adopt
+    their data (cluster_local.cluster.LocalCluster.replace_dead_nodes)."""
+    if not spec.state_dir or spec.monitor_interval_s <= 0:
+        return
+    from cluster_local.cluster import LocalCluster
+
+    state_dir = Path(spec.state_dir)
+    while not stop.wait(spec.monitor_interval_s):
+        if not (state_dir / "state.json").exists() or (state_dir / "stopping").exists():
+            continue
+        try:
+            started = LocalCluster.attach(state_dir).replace_dead_nodes()
+        except Exception as exc:  # noqa: BLE001 - retried on the next tick
+            print(f"node replacement failed: {exc!r}", file=sys.stderr, flush=True)
+            continue
+        for instance_id in started:
+            print(f"replacement node {instance_id} started", flush=True)
+
+
 def main(spec_path: str) -> None:
     spec = ControlPlaneSpec.model_validate_json(Path(spec_path).read_text())
     stop = threading.Event()
@@ -170,6 +194,7 @@ def main(spec_path: str) -> None:
     print(f"control plane ready on http://{HOST}:{spec.port}", flush=True)
     monitor = threading.Thread(target=run_monitor, args=(spec, stop), name="instance-monitor", daemon=True)
     monitor.start()
+    threading.Thread(target=run_replacer, args=(spec, stop), name="node-replacer", daemon=True).start()
     stop.wait()
     server.shutdown()
 

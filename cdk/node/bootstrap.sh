@@ -2,7 +2,8 @@
 # First boot of a graph node (run once by cloud-init from the launch template's user data).
 # Settings come from /etc/graph-node/node.env, written by the user data from the CDK stack.
 #   1. register the instance in the instance registry (status initializing)
-#   2. ask the volume manager Lambda for this node's data volume, then format (first use) and mount it
+#   2. ask the volume manager Lambda to adopt a dead node's data volume in this zone (failover), else
+#      for a new one; format it (first use only) and mount it
 #   3. install the node API from the stack's S3 bundle and start it as a systemd service (no Docker);
 #      the node API itself then registers as healthy, heartbeats, reads the API key from Secrets Manager
 #      (GRAPH_API_KEY_SECRET_ID, refreshed across rotations) and publishes its volume usage
@@ -48,14 +49,23 @@ aws dynamodb put-item --table-name "$INSTANCE_REGISTRY_TABLE" --item "$(jq -n \
 invoke_volume_manager() {  # $1: JSON event; prints the result, fails unless it is ok
   aws lambda invoke --function-name "$VOLUME_MANAGER_FUNCTION" --cli-binary-format raw-in-base64-out \
     --payload "$1" /run/graph-node-volume.json >/dev/null
-  jq -e '.ok == true' /run/graph-node-volume.json
+  jq -e '.ok == true' /run/graph-node-volume.json >/dev/null
+  cat /run/graph-node-volume.json
 }
-volume_id=$(invoke_volume_manager "$(jq -nc --arg id "node-$INSTANCE_ID" --arg tier "$WRITER_TIER" \
-  --arg az "$AVAILABILITY_ZONE" --arg size "$VOLUME_SIZE_GB" \
-  '{action: "create", database_id: $id, tier: $tier, availability_zone: $az, size_gb: ($size|tonumber),
-    request_id: ("create-" + $id)}')" | jq -r '.volume.volume_id')
-invoke_volume_manager "$(jq -nc --arg vol "$volume_id" --arg id "$INSTANCE_ID" \
-  '{action: "attach", volume_id: $vol, instance_id: $id, request_id: ("attach-" + $vol + "-" + $id)}')" >/dev/null
+# Failover first: a dead node's volume in this zone and tier is adopted (attached here, its graphs
+# moved to this instance in the registry); only when there is none is a new volume created.
+volume_id=$(invoke_volume_manager "$(jq -nc --arg id "$INSTANCE_ID" --arg tier "$WRITER_TIER" \
+  --arg az "$AVAILABILITY_ZONE" \
+  '{action: "adopt", instance_id: $id, tier: $tier, availability_zone: $az, request_id: ("adopt-" + $id)}')" \
+  | jq -r '.volume.volume_id // empty')
+if [ -z "$volume_id" ]; then
+  volume_id=$(invoke_volume_manager "$(jq -nc --arg id "node-$INSTANCE_ID" --arg tier "$WRITER_TIER" \
+    --arg az "$AVAILABILITY_ZONE" --arg size "$VOLUME_SIZE_GB" \
+    '{action: "create", database_id: $id, tier: $tier, availability_zone: $az, size_gb: ($size|tonumber),
+      request_id: ("create-" + $id)}')" | jq -r '.volume.volume_id')
+  invoke_volume_manager "$(jq -nc --arg vol "$volume_id" --arg id "$INSTANCE_ID" \
+    '{action: "attach", volume_id: $vol, instance_id: $id, request_id: ("attach-" + $vol + "-" + $id)}')" >/dev/null
+fi
 device=$(wait_for_volume_device "$volume_id")
 if ! blkid "$device" >/dev/null 2>&1; then
   mkfs.xfs -L kuzu-data "$device"  # a new, empty volume (restored ones keep their filesystem)

@@ -6,11 +6,8 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from lambdas.registry import NodeType, RepositoryType
-
-# Graph ids become directory names on the node: no separators, no dots.
-GraphId = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")]
-Tier = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9-]{0,31}$")]
+from contracts.enums import NodeType, RepositoryType
+from contracts.registry import GraphId, Tier
 
 
 class _Event(BaseModel):

@@ -10,6 +10,15 @@ from __future__ import annotations
 
 from aws_lambda_powertools import Logger
 
+from contracts.registry import (
+    GRAPHS_BY_INSTANCE,
+    INSTANCES_BY_TIER_STATUS,
+    GraphItem,
+    GraphStatus,
+    InstanceItem,
+    InstanceStatus,
+    NodeType,
+)
 from lambdas.allocator.models import (
     AllocateEvent,
     Release,
@@ -19,15 +28,6 @@ from lambdas.allocator.models import (
 )
 from lambdas.common.aws import Registry, query_all
 from lambdas.common.errors import Conflict, NoCapacity, NotFound, Unavailable
-from lambdas.registry import (
-    GRAPHS_BY_INSTANCE,
-    INSTANCES_BY_TIER_STATUS,
-    GraphItem,
-    GraphStatus,
-    InstanceItem,
-    InstanceStatus,
-    NodeType,
-)
 
 logger = Logger(child=True)
 

@@ -6,7 +6,7 @@ import os
 
 from aws_lambda_powertools import Logger, Metrics
 
-DEFAULT_METRICS_NAMESPACE = "GraphCluster/ControlPlane"
+from contracts.metrics import metric_namespace
 
 
 def make_logger(service: str) -> Logger:
@@ -14,8 +14,8 @@ def make_logger(service: str) -> Logger:
 
 
 def make_metrics(service: str) -> Metrics:
-    # Powertools refuses to flush without a namespace; the env var (set by CDK) wins.
+    # Powertools refuses to flush without a namespace; the env var (set by CDK, to the same value) wins.
     return Metrics(
-        namespace=os.getenv("POWERTOOLS_METRICS_NAMESPACE", DEFAULT_METRICS_NAMESPACE),
+        namespace=os.getenv("POWERTOOLS_METRICS_NAMESPACE") or metric_namespace(os.getenv("ENVIRONMENT", "dev")),
         service=os.getenv("POWERTOOLS_SERVICE_NAME", service),
     )

@@ -8,8 +8,8 @@ from functools import lru_cache
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from lambdas.registry import GRAPH_REGISTRY, IDEMPOTENCY, INSTANCE_REGISTRY, VOLUME_REGISTRY
-from lambdas.volume_monitor.metric import default_namespace
+from contracts.metrics import metric_namespace
+from contracts.registry import GRAPH_REGISTRY, IDEMPOTENCY, INSTANCE_REGISTRY, VOLUME_REGISTRY
 
 
 class ControlPlaneSettings(BaseSettings):
@@ -42,6 +42,13 @@ class ControlPlaneSettings(BaseSettings):
     health_check_enabled: bool = Field(True, validation_alias="HEALTH_CHECK_ENABLED")
     health_check_path: str = Field("/status", validation_alias="HEALTH_CHECK_PATH")
     health_check_timeout_s: float = Field(3.0, gt=0, validation_alias="HEALTH_CHECK_TIMEOUT_SECONDS")
+    # Failover: a node that has served and is silent this long is dead; its data volume is adopted.
+    # Twice the heartbeat timeout: a node that misses beats is first unhealthy (routes say so), and
+    # only a node that stays silent loses its graphs.
+    failover_enabled: bool = Field(True, validation_alias="FAILOVER_ENABLED")
+    dead_after_s: int = Field(180, ge=1, validation_alias="DEAD_AFTER_SECONDS")
+    # The volume manager the monitor asks to force-detach a dead node's volume (empty: none).
+    volume_manager_function: str = Field("", validation_alias="VOLUME_MANAGER_FUNCTION")
 
     # Volumes.
     metric_namespace: str = Field("", validation_alias="VOLUME_METRIC_NAMESPACE")
@@ -64,7 +71,7 @@ class ControlPlaneSettings(BaseSettings):
         self.graph_table = self.graph_table or GRAPH_REGISTRY.table_name(env)
         self.volume_table = self.volume_table or VOLUME_REGISTRY.table_name(env)
         self.idempotency_table = self.idempotency_table or IDEMPOTENCY.table_name(env)
-        self.metric_namespace = self.metric_namespace or default_namespace(env)
+        self.metric_namespace = self.metric_namespace or metric_namespace(env)
         return self
 
     def asg_name(self, tier: str) -> str:

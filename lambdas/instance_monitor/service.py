@@ -4,13 +4,18 @@ of its /status endpoint, and EC2's view of it (terminated or gone).
 - stale heartbeat or failed check: healthy/initializing -> unhealthy; its active graphs -> unavailable
   (the allocator skips it, routes answer "unavailable")
 - fresh heartbeat and passing check again: unhealthy -> healthy; its graphs -> active
-- terminated: its graphs -> orphaned, its volumes -> available (detached by EC2), row deleted
+- silent for DEAD_AFTER_SECONDS after having served (`ready_at` set): dead (lambdas/failover): its
+  graphs -> orphaned, its volumes -> orphaned_from it; an EC2 instance is also marked Unhealthy in its
+  autoscaling group (which replaces it) and its data volume force-detached by the volume manager, so the
+  replacement (or any node booting in that zone) adopts it
+- terminated: the same, and its row deleted (EC2 detached the volume)
 
 Status writes are conditional on the row we read, so a heartbeat racing the monitor is never lost.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from typing import Any
 
@@ -18,19 +23,12 @@ import httpx
 from aws_lambda_powertools import Logger
 from pydantic import BaseModel, Field
 
+from contracts.enums import GraphStatus, InstanceStatus
+from contracts.registry import InstanceItem, parse_iso, utc_now
 from lambdas.allocator.service import graphs_on_instance
 from lambdas.common import alerts
-from lambdas.common.aws import Aws, query_all, scan_all
-from lambdas.registry import (
-    VOLUMES_BY_INSTANCE,
-    GraphStatus,
-    InstanceItem,
-    InstanceStatus,
-    VolumeStatus,
-    now_iso,
-    parse_iso,
-    utc_now,
-)
+from lambdas.common.aws import Aws, scan_all
+from lambdas.failover import service as failover
 
 logger = Logger(child=True)
 
@@ -42,7 +40,9 @@ class MonitorReport(BaseModel):
     unhealthy: list[str] = Field(default_factory=list)
     recovered: list[str] = Field(default_factory=list)
     terminated: list[str] = Field(default_factory=list)
+    dead: list[str] = Field(default_factory=list)
     flagged_graphs: list[str] = Field(default_factory=list)
+    orphaned_volumes: list[str] = Field(default_factory=list)
 
 
 def http_health_check(path: str, timeout_s: float) -> HealthCheck:
@@ -68,11 +68,22 @@ def run(aws: Aws, health_check: HealthCheck | None, terminated_ids: set[str] | N
         if instance.instance_id in gone:
             cleanup_terminated(aws, instance, report)
             continue
+        if instance.status == InstanceStatus.DEAD:
+            continue  # its graphs wait for an adopter; the row goes when EC2 terminates it
+        silence = _silence(aws, instance)
+        if silence is not None:
+            declare_dead(aws, instance, silence, report)
+            continue
         reason = _problem(aws, instance, health_check)
         if reason and instance.status in (InstanceStatus.HEALTHY, InstanceStatus.INITIALIZING):
             _transition(aws, instance, InstanceStatus.UNHEALTHY, reason, report)
         elif reason is None and instance.status == InstanceStatus.UNHEALTHY:
             _transition(aws, instance, InstanceStatus.HEALTHY, None, report)
+        elif reason is None and instance.status == InstanceStatus.HEALTHY:
+            # A node may mark itself healthy again (a restart, or a replacement that was flagged while it
+            # booted): its graphs flagged unavailable meanwhile come back with it.
+            report.flagged_graphs.extend(
+                _set_graph_status(aws, instance.instance_id, GraphStatus.UNAVAILABLE, GraphStatus.ACTIVE, None))
     return report
 
 
@@ -84,6 +95,52 @@ def _problem(aws: Aws, instance: InstanceItem, health_check: HealthCheck | None)
     if health_check is not None and instance.status != InstanceStatus.INITIALIZING:
         return health_check(instance)
     return None
+
+
+def _silence(aws: Aws, instance: InstanceItem) -> str | None:
+    """Why a node that has served counts as dead: silent past DEAD_AFTER_SECONDS (None otherwise)."""
+    if not aws.settings.failover_enabled or instance.ready_at is None:
+        return None
+    age = (utc_now() - parse_iso(instance.last_heartbeat)).total_seconds()
+    if age > aws.settings.dead_after_s:
+        return f"dead: no heartbeat for {int(age)}s"
+    return None
+
+
+def declare_dead(aws: Aws, instance: InstanceItem, reason: str, report: MonitorReport) -> None:
+    dead = failover.declare_dead(aws.registry, instance, reason)
+    if dead is None:
+        return
+    if failover.is_ec2_instance(instance.instance_id):
+        _replace_in_group(aws, instance.instance_id)
+        for volume_id in dead.orphaned_volumes:
+            _force_detach(aws, volume_id, instance.instance_id)
+    report.dead.append(instance.instance_id)
+    report.flagged_graphs.extend(dead.orphaned_graphs)
+    report.orphaned_volumes.extend(dead.orphaned_volumes)
+    _alert(aws, "instance_dead", instance, reason, dead.orphaned_graphs, volumes=dead.orphaned_volumes)
+
+
+def _replace_in_group(aws: Aws, instance_id: str) -> None:
+    """The autoscaling group terminates an Unhealthy instance and launches its replacement."""
+    try:
+        aws.autoscaling.set_instance_health(
+            InstanceId=instance_id, HealthStatus="Unhealthy", ShouldRespectGracePeriod=False
+        )
+    except Exception as exc:  # noqa: BLE001 - not in a group (or already gone): the adoption still proceeds
+        logger.warning("could not mark the instance unhealthy in its group",
+                       extra={"instance_id": instance_id, "error": str(exc)})
+
+
+def _force_detach(aws: Aws, volume_id: str, instance_id: str) -> None:
+    """Asynchronous: the volume manager force-detaches (waiting on EC2 takes longer than a monitor pass)."""
+    if not aws.settings.volume_manager_function:
+        return
+    event = {"action": "detach", "volume_id": volume_id, "force": True,
+             "request_id": f"failover-detach-{volume_id}-{instance_id}"}
+    aws.client("lambda").invoke(
+        FunctionName=aws.settings.volume_manager_function, InvocationType="Event", Payload=json.dumps(event)
+    )
 
 
 def _terminated_in_ec2(aws: Aws, instance_ids: list[str]) -> set[str]:
@@ -137,26 +194,14 @@ def _transition(
 
 
 def cleanup_terminated(aws: Aws, instance: InstanceItem, report: MonitorReport) -> None:
+    """EC2 terminated it: failover as for a dead node, and its row goes (EC2 detached its volumes)."""
     reason = "instance terminated"
-    flagged = _set_graph_status(aws, instance.instance_id, None, GraphStatus.ORPHANED, reason)
-    volumes = query_all(
-        aws.registry.volumes,
-        IndexName=VOLUMES_BY_INSTANCE,
-        KeyConditionExpression="instance_id = :i",
-        ExpressionAttributeValues={":i": instance.instance_id},
-    )
-    for volume in volumes:
-        # EC2 detaches (and keeps, DeleteOnTermination=false) a data volume when its instance goes.
-        aws.registry.volumes.update_item(
-            Key={"volume_id": volume["volume_id"]},
-            UpdateExpression="SET #s = :available, updated_at = :now REMOVE instance_id, device",
-            ExpressionAttributeNames={"#s": "status"},
-            ExpressionAttributeValues={":available": str(VolumeStatus.AVAILABLE), ":now": now_iso()},
-        )
-    aws.registry.instances.delete_item(Key={"instance_id": instance.instance_id})
+    dead = failover.declare_dead(aws.registry, instance, reason, terminated=True)
+    assert dead is not None  # a terminated instance is always declared
     report.terminated.append(instance.instance_id)
-    report.flagged_graphs.extend(flagged)
-    _alert(aws, "instance_terminated", instance, reason, flagged, volumes=[v["volume_id"] for v in volumes])
+    report.flagged_graphs.extend(dead.orphaned_graphs)
+    report.orphaned_volumes.extend(dead.orphaned_volumes)
+    _alert(aws, "instance_terminated", instance, reason, dead.orphaned_graphs, volumes=dead.orphaned_volumes)
 
 
 def _set_graph_status(

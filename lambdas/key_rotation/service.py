@@ -12,8 +12,8 @@ from typing import Any
 
 from aws_lambda_powertools import Logger
 
+from contracts.api_keys import decode_secret, encode_secret, generate_api_key, is_valid_api_key
 from lambdas.common.errors import Conflict, InvalidRequest
-from lambdas.key_rotation.keys import decode_secret, encode_secret, generate_api_key, is_valid_api_key
 from lambdas.key_rotation.models import RotationEvent, RotationStep
 
 logger = Logger(child=True)

@@ -6,6 +6,7 @@ Events (see docs/control-plane.md):
     {"action": "detach", "volume_id", "force"?, "request_id"?}
     {"action": "snapshot", "volume_id", "request_id"?}
     {"action": "restore", "snapshot_id", "database_id", "tier", "availability_zone", "size_gb"?, "request_id"?}
+    {"action": "adopt", "instance_id", "availability_zone", "tier", "device"?, "request_id"?}
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from lambdas.common.handler import ok_result, run_operation
 from lambdas.common.observability import make_logger, make_metrics
 from lambdas.volume_manager import service
 from lambdas.volume_manager.models import (
+    AdoptVolume,
     AttachVolume,
     CreateVolume,
     DetachVolume,
@@ -77,5 +79,8 @@ def dispatch(request: Any, aws: Aws) -> dict[str, Any]:
         return ok_result("detach", {"volume": service.detach(aws, request).model_dump(mode="json")})
     if isinstance(request, SnapshotVolume):
         return ok_result("snapshot", service.snapshot(aws, request))
+    if isinstance(request, AdoptVolume):
+        volume, graphs = service.adopt(aws, request)
+        return ok_result("adopt", {"volume": volume.model_dump(mode="json") if volume else None, "graphs": graphs})
     assert isinstance(request, RestoreVolume)
     return ok_result("restore", {"volume": service.restore(aws, request).model_dump(mode="json")})

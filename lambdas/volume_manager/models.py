@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from lambdas.allocator.models import GraphId, Tier
+from contracts.registry import GraphId, Tier
 
 VolumeId = Annotated[str, Field(pattern=r"^vol-[0-9a-f]{8,17}$")]
 SnapshotId = Annotated[str, Field(pattern=r"^snap-[0-9a-f]{8,17}$")]
@@ -57,6 +57,17 @@ class RestoreVolume(_Event):
     size_gb: int | None = Field(None, ge=1, le=16384)
 
 
+class AdoptVolume(_Event):
+    """A node booting in `availability_zone` takes over a dead node's data volume of its tier, if any."""
+
+    action: Literal["adopt"]
+    instance_id: InstanceId
+    availability_zone: AvailabilityZone
+    tier: Tier = "standard"
+    device: Device | None = None
+
+
 VolumeEvent = Annotated[
-    CreateVolume | AttachVolume | DetachVolume | SnapshotVolume | RestoreVolume, Field(discriminator="action")
+    CreateVolume | AttachVolume | DetachVolume | SnapshotVolume | RestoreVolume | AdoptVolume,
+    Field(discriminator="action"),
 ]

@@ -8,10 +8,12 @@ from typing import Any
 from aws_lambda_powertools import Logger
 from botocore.exceptions import ClientError
 
+from contracts.registry import VOLUMES_BY_DATABASE, VolumeItem, VolumeStatus, now_iso
 from lambdas.common.aws import Aws, query_all
 from lambdas.common.errors import Conflict, NotFound
-from lambdas.registry import VOLUMES_BY_DATABASE, VolumeItem, VolumeStatus, now_iso
+from lambdas.failover import service as failover
 from lambdas.volume_manager.models import (
+    AdoptVolume,
     AttachVolume,
     CreateVolume,
     DetachVolume,
@@ -129,6 +131,29 @@ def detach(aws: Aws, request: DetachVolume) -> VolumeItem:
         raise _ec2_error(exc, volume_id=volume.volume_id) from None
     aws.ec2.get_waiter("volume_available").wait(VolumeIds=[volume.volume_id], WaiterConfig=_WAIT)
     return _update(aws, volume, {"status": VolumeStatus.AVAILABLE, "instance_id": None, "device": None})
+
+
+def adopt(aws: Aws, request: AdoptVolume) -> tuple[VolumeItem | None, list[str]]:
+    """Take over a dead node's data volume in the adopter's zone and tier: claim it (one adopter wins),
+    force-detach it from the dead instance if it is still attached, attach it here, move its graphs.
+
+    Returns (the volume, the graphs moved), or (None, []) when there is nothing to adopt. A retry by the
+    same adopter resumes where it stopped (its claim holds)."""
+    adopter = request.instance_id
+    for candidate in failover.orphans(aws.registry, request.availability_zone, request.tier, adopter):
+        if not failover.claim(aws.registry, candidate, adopter):
+            continue  # another adopter won it
+        volume = get_volume(aws, candidate.volume_id)
+        if volume.status == VolumeStatus.ATTACHED and volume.instance_id != adopter:
+            volume = detach(aws, DetachVolume(action="detach", volume_id=volume.volume_id, force=True))
+        volume = attach(aws, AttachVolume(action="attach", volume_id=volume.volume_id, instance_id=adopter,
+                                          device=request.device))
+        assert candidate.orphaned_from is not None
+        moved = failover.move_graphs(aws.registry, candidate.orphaned_from, adopter)
+        failover.finish_adoption(aws.registry, volume.volume_id, adopter)
+        logger.info("volume adopted", extra={"volume_id": volume.volume_id, "adopter": adopter, "graphs": moved})
+        return get_volume(aws, volume.volume_id), moved
+    return None, []
 
 
 def snapshot(aws: Aws, request: SnapshotVolume) -> dict[str, Any]:

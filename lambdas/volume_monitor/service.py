@@ -12,10 +12,10 @@ from aws_lambda_powertools import Logger
 from botocore.exceptions import ClientError
 from pydantic import BaseModel
 
+from contracts.metrics import VOLUME_DIMENSION, VOLUME_USAGE_METRIC
+from contracts.registry import VolumeItem, VolumeStatus, iso, parse_iso, utc_now
 from lambdas.common import alerts
 from lambdas.common.aws import Aws, scan_all
-from lambdas.registry import VolumeItem, VolumeStatus, iso, parse_iso, utc_now
-from lambdas.volume_monitor.metric import VOLUME_DIMENSION, VOLUME_USAGE_METRIC
 
 logger = Logger(child=True)
 

@@ -17,7 +17,7 @@ from typing import Any
 
 import structlog
 
-from lambdas.key_rotation.keys import decode_secret
+from contracts.api_keys import decode_secret
 from node_api.cluster.settings import ClusterSettings
 from node_api.security.auth import ApiKeyProvider, StaticKeyProvider, key_matches
 

@@ -4,6 +4,10 @@ while running, deregister on stop.
 `database_count` on the row belongs to the allocator (its conditional counter guarantees capacity),
 so the node never writes it: the heartbeat reports what is actually open as `reported_database_count`.
 blocking boto3 calls run in a worker thread so the event loop never stalls.
+
+Failover: the first healthy report stamps `ready_at` (only a node that has served can be declared
+dead). A node whose row says `dead` has been replaced: its graphs belong to the node that adopted its
+volume. Its heartbeat then never revives the row; it calls `on_fenced` (the app stops serving) instead.
 """
 
 from __future__ import annotations
@@ -15,7 +19,8 @@ from typing import Any
 
 import structlog
 
-from lambdas.registry import InstanceStatus, now_iso
+from contracts.enums import InstanceStatus
+from contracts.registry import now_iso
 from node_api.cluster.settings import ClusterSettings
 
 log = structlog.get_logger(__name__)
@@ -29,12 +34,16 @@ class NodeRegistration:
         *,
         table: Any | None = None,
         ready: Callable[[], Awaitable[None]] | None = None,
+        on_fenced: Callable[[], None] | None = None,
     ) -> None:
         """`database_count` returns how many databases the node holds; `ready` (optional) is awaited
-        between registering as initializing and announcing healthy (e.g. volume mounted, backend up)."""
+        between registering as initializing and announcing healthy (e.g. volume mounted, backend up);
+        `on_fenced` is called (from a worker thread) once the registry says this node is dead."""
         self.settings = settings
         self._database_count = database_count
         self._ready = ready
+        self._on_fenced = on_fenced
+        self.fenced = False
         self._table = table
         self._task: asyncio.Task[None] | None = None
 
@@ -74,9 +83,18 @@ class NodeRegistration:
 
     # --- blocking parts ----------------------------------------------------------------------------
     def _register(self, status: InstanceStatus) -> None:
+        # An upsert: a restarted node keeps its created_at and the allocator's database_count. Never over
+        # a dead row: that instance was replaced and its data adopted by another node.
+        client = self.table.meta.client
+        try:
+            self._upsert(status)
+        except client.exceptions.ConditionalCheckFailedException:
+            self.fenced = True
+            raise RuntimeError(f"instance {self.instance_id} was declared dead and replaced; start a new node") from None
+
+    def _upsert(self, status: InstanceStatus) -> None:
         s = self.settings
         now = now_iso()
-        # An upsert: a restarted node keeps its created_at and the allocator's database_count.
         self.table.update_item(
             Key={"instance_id": s.instance_id},
             UpdateExpression=(
@@ -85,8 +103,10 @@ class NodeRegistration:
                 "created_at = if_not_exists(created_at, :now), database_count = if_not_exists(database_count, :zero) "
                 "REMOVE status_reason"
             ),
+            ConditionExpression="attribute_not_exists(instance_id) OR #s <> :dead",
             ExpressionAttributeNames={"#s": "status"},
             ExpressionAttributeValues={
+                ":dead": str(InstanceStatus.DEAD),
                 ":tier": s.tier,
                 ":type": str(s.node_type),
                 ":ip": s.advertise_host,
@@ -100,26 +120,44 @@ class NodeRegistration:
         )
 
     def _set_status(self, status: InstanceStatus) -> None:
+        ready = ", ready_at = if_not_exists(ready_at, :now)" if status == InstanceStatus.HEALTHY else ""
         self.table.update_item(
             Key={"instance_id": self.instance_id},
-            UpdateExpression="SET #s = :status, last_heartbeat = :now",
+            UpdateExpression="SET #s = :status, last_heartbeat = :now" + ready,
             ExpressionAttributeNames={"#s": "status"},
             ExpressionAttributeValues={":status": str(status), ":now": now_iso()},
         )
 
     def _heartbeat(self) -> None:
+        if self.fenced:
+            return
         client = self.table.meta.client
         try:
             self.table.update_item(
                 Key={"instance_id": self.instance_id},
                 UpdateExpression="SET last_heartbeat = :now, reported_database_count = :count",
-                ConditionExpression="attribute_exists(instance_id)",
-                ExpressionAttributeValues={":now": now_iso(), ":count": self._database_count()},
+                ConditionExpression="attribute_exists(instance_id) AND #s <> :dead",
+                ExpressionAttributeNames={"#s": "status"},
+                ExpressionAttributeValues={":now": now_iso(), ":count": self._database_count(),
+                                           ":dead": str(InstanceStatus.DEAD)},
             )
         except client.exceptions.ConditionalCheckFailedException:
+            row = self.table.get_item(Key={"instance_id": self.instance_id}, ConsistentRead=True).get("Item")
+            if row is not None and row.get("status") == InstanceStatus.DEAD:
+                self._fence(str(row.get("status_reason", "declared dead")))
+                return
             # The monitor removed us (e.g. mistaken for terminated): come back as a fresh node.
             log.warning("registry row missing, registering again", instance_id=self.instance_id)
             self._register(InstanceStatus.HEALTHY)
+            self._set_status(InstanceStatus.HEALTHY)
+
+    def _fence(self, reason: str) -> None:
+        # Another node has adopted this node's data: serving on would answer from a stale copy.
+        self.fenced = True
+        log.error("the registry declared this node dead; it stops serving", instance_id=self.instance_id,
+                  reason=reason)
+        if self._on_fenced is not None:
+            self._on_fenced()
 
     async def _heartbeat_loop(self) -> None:
         while True:
@@ -130,6 +168,8 @@ class NodeRegistration:
                 log.warning("heartbeat failed", instance_id=self.instance_id, error=str(exc))
 
     def _deregister(self) -> None:
+        if self.fenced:
+            return  # the dead row stays: it is the control plane's record of the failover
         client = self.table.meta.client
         try:
             # Only an empty node disappears: graphs placed here must stay routable to their owner.

@@ -5,8 +5,8 @@ from __future__ import annotations
 from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from lambdas.registry import INSTANCE_REGISTRY, NodeType
-from lambdas.volume_monitor.metric import default_namespace
+from contracts.metrics import metric_namespace
+from contracts.registry import INSTANCE_REGISTRY, NodeType
 
 
 class ClusterSettings(BaseSettings):
@@ -47,7 +47,7 @@ class ClusterSettings(BaseSettings):
 
     @property
     def metric_namespace_name(self) -> str:
-        return self.metric_namespace or default_namespace(self.environment)
+        return self.metric_namespace or metric_namespace(self.environment)
 
     @property
     def instance_table_name(self) -> str:

@@ -6,7 +6,7 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-from lambdas.volume_monitor.metric import VOLUME_DIMENSION, VOLUME_USAGE_METRIC
+from contracts.metrics import VOLUME_DIMENSION, VOLUME_USAGE_METRIC
 
 
 def usage_percent(path: Path) -> float:

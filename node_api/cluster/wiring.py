@@ -4,6 +4,8 @@ with heartbeats in the instance registry (CLUSTER_REGISTRATION_ENABLED=true)."""
 from __future__ import annotations
 
 import asyncio
+import os
+import signal
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
 
@@ -72,7 +74,10 @@ async def _registered(node: NodeState, cluster: ClusterSettings) -> AsyncIterato
     def database_count() -> int:  # called from the heartbeat's worker thread
         return asyncio.run_coroutine_threadsafe(node.backend.database_count(), loop).result(10)
 
-    registration = NodeRegistration(cluster, database_count)
+    def fenced() -> None:  # SIGTERM: uvicorn stops accepting requests and shuts the app down cleanly
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    registration = NodeRegistration(cluster, database_count, on_fenced=fenced)
     await registration.start()
     node.services["registration"] = registration
     try:

@@ -9,7 +9,8 @@
     ActiveConnections            active engine connections
     VolumeUsagePercent           the data volume's usage, %
 
-Namespace `RoboSystemsKuzu/{environment}` unless GRAPH_API_CLOUDWATCH_NAMESPACE says otherwise;
+Namespace `contracts.metrics.metric_namespace(environment)` (`RoboSystemsKuzu/{Environment}`, the one
+the node role may publish to) unless GRAPH_API_CLOUDWATCH_NAMESPACE says otherwise;
 dimensions InstanceId, NodeType, Tier. Off unless GRAPH_API_CLOUDWATCH_ENABLED=true. A failed
 publication is logged and retried at the next interval; it never affects serving.
 """
@@ -27,6 +28,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from contracts.metrics import metric_namespace
 from node_api.core.aws_settings import DEFAULT_REGION, AwsRegion, CloudWatchEndpointUrl
 from node_api.core.metrics import NodeMetrics, NodeSnapshot, take_snapshot
 
@@ -46,6 +48,10 @@ class CloudWatchSettings(BaseSettings):
     interval_s: float = Field(60.0, ge=1, validation_alias="GRAPH_API_CLOUDWATCH_INTERVAL")
     endpoint_url: CloudWatchEndpointUrl = None
     region: AwsRegion = DEFAULT_REGION
+
+    def namespace_for(self, environment: str) -> str:
+        """The configured namespace, else the environment's (the one the CDK node role allows)."""
+        return self.namespace or metric_namespace(environment)
 
 
 def _distribution(latencies_ms: list[float]) -> list[tuple[list[float], list[float]]]:
@@ -78,7 +84,7 @@ class CloudWatchPublisher:
     @classmethod
     def from_settings(cls, node: NodeState, metrics: NodeMetrics, settings: CloudWatchSettings) -> CloudWatchPublisher:
         client = boto3.client("cloudwatch", endpoint_url=settings.endpoint_url, region_name=settings.region)
-        namespace = settings.namespace or f"RoboSystemsKuzu/{node.settings.environment}"
+        namespace = settings.namespace_for(node.settings.environment)
         return cls(node, metrics, namespace=namespace, client=client)
 
     def metric_data(self, snapshot: NodeSnapshot, latencies_ms: list[float]) -> list[dict[str, Any]]:

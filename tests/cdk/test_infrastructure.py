@@ -1,4 +1,4 @@
-"""Infrastructure stack: registries from lambdas/registry.py, the rotated API key, encrypted topics,
+"""Infrastructure stack: registries from contracts/registry.py, the rotated API key, encrypted topics,
 the allocator and instance monitor with their schedule and least-privilege roles."""
 
 from __future__ import annotations
@@ -9,9 +9,9 @@ from cdk_test_support import find_resources, kms_key_ref, policy_statements
 from cdk.api_key import ROTATION_INTERVAL
 from cdk.control_plane import POWERTOOLS_LAYER, RUNTIME
 from cdk.registries import table_env_var
+from contracts.api_keys import API_KEY_LENGTH, SECRET_FIELD
+from contracts.registry import REGISTRY_TABLES, create_table_kwargs
 from lambdas.common.settings import ControlPlaneSettings
-from lambdas.key_rotation.keys import API_KEY_LENGTH, SECRET_FIELD
-from lambdas.registry import REGISTRY_TABLES, create_table_kwargs
 
 ENV = "prod"
 
@@ -23,16 +23,18 @@ def test_resource_counts(infra_template: Template) -> None:
         "AWS::SNS::Topic": 2,
         "AWS::SecretsManager::Secret": 1,
         "AWS::SecretsManager::RotationSchedule": 1,
-        "AWS::Lambda::Function": 3,
+        "AWS::Lambda::Function": 4,  # allocator, key rotation, instance monitor, router API
+        "AWS::Lambda::Url": 1,
+        "AWS::Lambda::LayerVersion": 1,  # the router API's dependencies
         "AWS::Events::Rule": 2,
-        "AWS::CloudWatch::Alarm": 3,
+        "AWS::CloudWatch::Alarm": 5,  # errors of each function, throttles of the router API
     }.items():
         infra_template.resource_count_is(resource_type, count)
     infra_template.has_resource_properties("AWS::KMS::Key", {"EnableKeyRotation": True})
 
 
 def test_tables_are_the_registry_specs(infra_template: Template) -> None:
-    """Keys, indexes and names come from lambdas/registry.py, exactly as create_tables() builds them."""
+    """Keys, indexes and names come from contracts/registry.py, exactly as create_tables() builds them."""
     key = kms_key_ref(infra_template)
     for spec in REGISTRY_TABLES:
         expected = create_table_kwargs(spec, ENV)
@@ -139,8 +141,12 @@ def test_control_plane_environment_matches_the_lambda_settings(infra_template: T
 def test_every_function_variable_is_read_by_the_control_plane(
     infra_template: Template, volumes_template: Template
 ) -> None:
-    """No typo can silently fall back to a default: each variable is a ControlPlaneSettings alias."""
-    read = {field.validation_alias for field in ControlPlaneSettings.model_fields.values()}
+    """No typo can silently fall back to a default: each variable is a settings alias (the router API's
+    settings extend the control plane's)."""
+    from lambdas.router_api.settings import RouterSettings
+
+    read = {field.validation_alias for field in RouterSettings.model_fields.values()}
+    assert {f.validation_alias for f in ControlPlaneSettings.model_fields.values()} <= read
     powertools = {"POWERTOOLS_SERVICE_NAME", "POWERTOOLS_METRICS_NAMESPACE", "LOG_LEVEL"}
     for template in (infra_template, volumes_template):
         for function in template.find_resources("AWS::Lambda::Function").values():
@@ -193,3 +199,30 @@ def test_roles_are_scoped_to_resources(infra_template: Template) -> None:
     set_capacity = next(s for s in allocator if s["Action"] == "autoscaling:SetDesiredCapacity")
     assert "autoScalingGroupName/graph-cluster-prod-writers-*" in str(set_capacity["Resource"])
     assert not any("secretsmanager" in str(s["Action"]) for s in allocator)
+
+
+def test_router_api_function_url_iam_and_alarms(infra_template: Template, stacks) -> None:
+    """The router API: FastAPI + Mangum from its own layer, behind a function URL with IAM auth, its role
+    limited to the two registries it routes and places with, alarmed on errors and throttles."""
+    import json as _json
+
+    from cdk_test_support import policy_statements
+
+    infra_template.has_resource_properties("AWS::Lambda::Url", {"AuthType": "AWS_IAM"})
+    infra_template.has_resource_properties("AWS::Lambda::Function", {
+        "Handler": "lambdas.router_api.handler.handler", "FunctionName": "graph-cluster-prod-router-api",
+        "Environment": {"Variables": {"ROUTER_AUTH_MODE": "edge", "ENVIRONMENT": "prod"}}})
+    statements = policy_statements(infra_template)["RouterFunction"]
+    actions = {a for s in statements for a in (s["Action"] if isinstance(s["Action"], list) else [s["Action"]])}
+    assert {"dynamodb:GetItem", "dynamodb:Query", "dynamodb:UpdateItem", "dynamodb:PutItem"} <= actions
+    assert not any(a.startswith(("ec2:", "secretsmanager:", "s3:")) for a in actions)
+    tables = _json.dumps([s["Resource"] for s in statements if "dynamodb:GetItem" in s["Action"]])
+    assert "Registriesinstanceregistry" in tables and "Registriesgraphregistry" in tables
+    assert "volumeregistry" not in tables and "idempotency" not in tables
+    alarms = infra_template.find_resources("AWS::CloudWatch::Alarm")
+    router_alarms = {a["Properties"]["MetricName"] for k, a in alarms.items() if k.startswith("RouterFunction")}
+    assert router_alarms == {"Errors", "Throttles"}
+    infra_template.has_resource_properties("AWS::IAM::ManagedPolicy", {"PolicyDocument": {"Statement": [{
+        "Action": "lambda:InvokeFunctionUrl", "Effect": "Allow",
+        "Condition": {"StringEquals": {"lambda:FunctionUrlAuthType": "AWS_IAM"}}}]}})
+    infra_template.has_resource_properties("AWS::SSM::Parameter", {"Name": "/graph-cluster-prod/router-url"})

@@ -129,7 +129,7 @@ def test_user_data_configures_registers_attaches_and_starts(node_templates: dict
     assert settings["KUZU_MAX_DATABASES_PER_NODE"] == "10" and settings["KUZU_MEMORY_PER_DB_MB"] == "2048"
     assert settings["KUZU_PORT"] == str(API_PORT) and settings["KUZU_DATABASE_PATH"] == "/data/kuzu-dbs"
     assert settings["ASG_NAME"] == "graph-cluster-prod-writers-standard"
-    assert settings["VOLUME_METRIC_NAMESPACE"] == "RoboSystemsKuzu/Prod"
+    assert "VOLUME_METRIC_NAMESPACE" not in settings  # the contract's default (tests/cdk/test_contracts.py)
     assert settings["CLUSTER_REGISTRATION_ENABLED"] == "true"
     for reference in ("GRAPH_API_KEY_SECRET_ID", "INSTANCE_REGISTRY_TABLE", "VOLUME_MANAGER_FUNCTION"):
         assert re.search(CROSS_STACK, settings[reference]), reference

@@ -6,7 +6,7 @@ from aws_cdk.assertions import Match, Template
 from cdk_test_support import policy_statements
 
 from cdk.volumes_stack import VOLUME_TAG, VOLUME_USAGE_ALARM_PERCENT
-from lambdas.volume_monitor.metric import VOLUME_USAGE_METRIC
+from contracts.metrics import VOLUME_USAGE_METRIC
 
 TAGGED = {"StringEquals": {f"aws:ResourceTag/{VOLUME_TAG['Key']}": VOLUME_TAG["Value"]}}
 

@@ -15,9 +15,9 @@ import pytest
 from moto.awslambda_simple.models import LambdaSimpleBackend
 
 from cluster_local.control_plane import LambdaContext
+from contracts.api_keys import decode_secret, encode_secret
+from contracts.registry import INSTANCE_REGISTRY, create_tables
 from lambdas.key_rotation.handler import handler as rotation_handler
-from lambdas.key_rotation.keys import decode_secret, encode_secret
-from lambdas.registry import INSTANCE_REGISTRY, create_tables
 from tests.node_api.conftest import PERSON_DDL, LiveNode
 from tests.support.aws import moto_server
 

@@ -11,9 +11,9 @@ from moto import mock_aws
 from moto.core.botocore_stubber import BotocoreStubber
 
 from cluster_local.control_plane import LambdaContext
+from contracts.registry import InstanceItem, VolumeItem, create_tables, now_iso
 from lambdas.common.aws import Aws, get_aws
 from lambdas.common.settings import ControlPlaneSettings, get_settings
-from lambdas.registry import InstanceItem, VolumeItem, create_tables, now_iso
 
 ENV = "test"
 

@@ -11,9 +11,9 @@ from typing import Any
 
 import pytest
 
+from contracts.registry import iso, utc_now
 from lambdas.allocator.handler import handler as allocator
 from lambdas.instance_monitor.handler import handler
-from lambdas.registry import iso, utc_now
 
 SCHEDULED = {
     "version": "0",

@@ -15,8 +15,8 @@ from typing import Any
 import pytest
 from moto.awslambda_simple.models import LambdaSimpleBackend
 
+from contracts.api_keys import API_KEY_ALPHABET, decode_secret, encode_secret
 from lambdas.key_rotation.handler import RotationFailed, handler
-from lambdas.key_rotation.keys import API_KEY_ALPHABET, decode_secret, encode_secret
 from node_api.cluster.api_keys import SecretsManagerKeyProvider
 
 OLD_KEY = "A" * 64

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from lambdas.registry import VolumeItem
+from contracts.metrics import VOLUME_DIMENSION, VOLUME_USAGE_METRIC
+from contracts.registry import VolumeItem
 from lambdas.volume_monitor.handler import handler
-from lambdas.volume_monitor.metric import VOLUME_DIMENSION, VOLUME_USAGE_METRIC
 
 SCHEDULED = {
     "version": "0",

@@ -31,12 +31,12 @@ async def test_publisher_sends_the_key_metrics(aws_endpoint: str, tmp_path: Path
             await cypher(client, "cw1", "RETURN 1")
         node, metrics = client.app.state.node, client.app.state.metrics  # type: ignore[attr-defined]
         publisher = CloudWatchPublisher.from_settings(node, metrics, CloudWatchSettings())
-        assert publisher.namespace == "RoboSystemsKuzu/test"
+        assert publisher.namespace == "RoboSystemsKuzu/Test"
         sent = await publisher.publish_once()
         assert sent == 7  # six gauges + one latency distribution
         assert metrics.drain_query_latencies() == []  # each latency is published once
 
-    names = {m["MetricName"] for m in cloudwatch.list_metrics(Namespace="RoboSystemsKuzu/test")["Metrics"]}
+    names = {m["MetricName"] for m in cloudwatch.list_metrics(Namespace="RoboSystemsKuzu/Test")["Metrics"]}
     assert names == {"DatabaseUtilizationPercent", "InstanceCapacityUsed", "QueryResponseTime",
                      "IngestionQueueDepth", "ConnectionPoolUtilization", "ActiveConnections",
                      "VolumeUsagePercent"}
@@ -46,7 +46,7 @@ async def test_publisher_sends_the_key_metrics(aws_endpoint: str, tmp_path: Path
 
     def stat(name: str, statistic: str) -> float:
         points = cloudwatch.get_metric_statistics(
-            Namespace="RoboSystemsKuzu/test", MetricName=name, Dimensions=dims, StartTime=now - timedelta(minutes=5),
+            Namespace="RoboSystemsKuzu/Test", MetricName=name, Dimensions=dims, StartTime=now - timedelta(minutes=5),
             EndTime=now + timedelta(minutes=5), Period=60, Statistics=[statistic])["Datapoints"]
         return points[0][statistic]
 

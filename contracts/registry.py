@@ -1,20 +1,27 @@
 """Single source of truth for the DynamoDB registry tables (instance, graph, volume, idempotency).
 
 Plain data (`REGISTRY_TABLES`, one `TableSpec` each) that CDK turns into `dynamodb.Table` constructs,
-typed item models for every row shape, and `create_tables()` for tests, the local cluster and nodes.
-Nothing here talks to AWS at import time.
+typed item models for every row shape, the id formats of graphs and tiers, and `create_tables()` for
+tests and the local cluster. Nothing here talks to AWS at import time.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from enum import StrEnum
-from typing import Any, Literal, Self
+from typing import Annotated, Any, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from contracts.enums import GraphStatus, InstanceStatus, NodeType, RepositoryType, VolumeStatus
+
 TABLE_NAME_PREFIX = "graph-cluster"
+
+# Graph ids become directory names on the node: no separators, no dots.
+GRAPH_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$"
+TIER_PATTERN = r"^[a-z0-9][a-z0-9-]{0,31}$"
+GraphId = Annotated[str, Field(pattern=GRAPH_ID_PATTERN)]
+Tier = Annotated[str, Field(pattern=TIER_PATTERN)]
 
 AttributeType = Literal["S", "N", "B"]
 
@@ -119,37 +126,6 @@ def now_iso() -> str:
     return iso(utc_now())
 
 
-class InstanceStatus(StrEnum):
-    INITIALIZING = "initializing"
-    HEALTHY = "healthy"
-    UNHEALTHY = "unhealthy"
-    STOPPED = "stopped"  # deregistered by its node while still holding graphs
-
-
-class NodeType(StrEnum):
-    WRITER = "writer"
-    SHARED_MASTER = "shared_master"
-
-
-class GraphStatus(StrEnum):
-    ACTIVE = "active"
-    UNAVAILABLE = "unavailable"  # its instance is unhealthy; comes back when the instance does
-    ORPHANED = "orphaned"  # its instance is gone; data is on the volume registry's volume
-
-
-class RepositoryType(StrEnum):
-    ENTITY = "entity"
-    SHARED = "shared"
-
-
-class VolumeStatus(StrEnum):
-    CREATING = "creating"
-    AVAILABLE = "available"
-    ATTACHED = "attached"
-    EXPANDING = "expanding"
-    SUPERSEDED = "superseded"  # replaced by a volume restored from a snapshot
-
-
 class _Item(BaseModel):
     model_config = ConfigDict(extra="ignore", use_enum_values=True)
 
@@ -178,6 +154,10 @@ class InstanceItem(_Item):
     reported_database_count: int | None = Field(None, ge=0)
     created_at: str = Field(default_factory=now_iso)
     last_heartbeat: str = Field(default_factory=now_iso)
+    # When the node first reported healthy: only a node that has served can be declared dead (a node
+    # still booting is the autoscaling group's launch hook's business).
+    ready_at: str | None = None
+    availability_zone: str | None = None
     status_reason: str | None = None
 
     @property
@@ -215,6 +195,10 @@ class VolumeItem(_Item):
     expansion_count: int = 0
     created_at: str = Field(default_factory=now_iso)
     updated_at: str = Field(default_factory=now_iso)
+    # Failover: the dead instance whose data this volume holds, until an adopter has taken it over;
+    # `adopted_by` is the adopter that won the claim (a conditional write: one adopter per volume).
+    orphaned_from: str | None = None
+    adopted_by: str | None = None
 
 
 # --- table creation ----------------------------------------------------------------------------------

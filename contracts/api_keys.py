@@ -1,5 +1,6 @@
-"""The API key secret's format, shared by the rotation Lambda (writer) and the nodes (readers).
+"""The node API key: its format, the header that carries it, and its Secrets Manager encoding.
 
+Shared by the rotation Lambda (writer), the nodes (readers), the CDK secret and the clients.
 The secret string is JSON `{"api_key": "<64 characters>"}`; a bare string is accepted on read so an
 operator can seed the secret by hand.
 """
@@ -10,6 +11,7 @@ import json
 import secrets
 import string
 
+API_KEY_HEADER = "X-Graph-API-Key"
 API_KEY_LENGTH = 64
 # Letters and digits only: safe in HTTP headers, shell variables and JSON without escaping.
 API_KEY_ALPHABET = string.ascii_letters + string.digits
@@ -29,7 +31,7 @@ def encode_secret(api_key: str) -> str:
 
 
 def decode_secret(secret_string: str) -> str:
-    """The API key inside a secret string (JSON object or bare key)."""
+    """The API key inside a secret string (JSON object or bare key). Raises ValueError."""
     text = secret_string.strip()
     if text.startswith("{"):
         value = json.loads(text).get(SECRET_FIELD)

@@ -1,0 +1,1 @@
+"""Failover: a dead node's graphs come back on the node that adopts its data volume."""

@@ -1,0 +1,68 @@
+"""`graph-cli` routed through the router API: create places the graph through the allocator, graph
+commands find its node, `where`/`instances` read the router, and --url refuses writes elsewhere."""
+
+from __future__ import annotations
+
+import uuid
+from pathlib import Path
+
+import pytest
+from botocore.credentials import Credentials
+from typer.testing import CliRunner
+
+from client.cli import app
+from tests.client.conftest import API_KEY, PERSON_DDL, ClientNode, Register
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def cli(router_url: str, credentials: Credentials, env: str):
+    environment = {"COLUMNS": "250", "GRAPH_ROUTER_URL": router_url, "GRAPH_CLIENT_API_KEY": API_KEY,
+                   "GRAPH_CLIENT_ENVIRONMENT": env, "AWS_ACCESS_KEY_ID": credentials.access_key,
+                   "AWS_SECRET_ACCESS_KEY": credentials.secret_key, "AWS_SESSION_TOKEN": "",
+                   "AWS_SECURITY_TOKEN": "", "GRAPH_CLIENT_MAX_ATTEMPTS": "1"}
+
+    def run(*args: str, code: int = 0) -> str:
+        result = runner.invoke(app, list(args), env=environment)
+        assert result.exit_code == code, result.output
+        return result.output
+
+    return run
+
+
+def test_create_query_where_through_the_router(cli, register: Register, node: ClientNode, node_b: ClientNode,
+                                               tmp_path: Path) -> None:
+    register("i-a", node.url)
+    graph_id = "cli" + uuid.uuid4().hex[:8]
+    ddl = tmp_path / "people.cypher"
+    ddl.write_text(PERSON_DDL)
+    assert f"created {graph_id}" in cli("create", graph_id, "--schema-type", "custom", "--ddl-file", str(ddl))
+    cli("query", graph_id, "UNWIND range(1, 5) AS i CREATE (:Person {id: i, name: 'p'})")
+    assert "5" in cli("query", graph_id, "MATCH (p:Person) RETURN count(p) AS n", "-f", "csv")
+    where = cli("where", graph_id)
+    assert "i-a" in where and node.url in where and "active" in where
+    assert graph_id in cli("instances")
+
+
+def test_url_override_refuses_writes_where_the_registry_does_not_assign(
+    cli, register: Register, node: ClientNode, node_b: ClientNode
+) -> None:
+    register("i-a", node.url)
+    graph_id = "cliw" + uuid.uuid4().hex[:8]
+    cli("create", graph_id)
+    # The graph is on node a; writing through node b is refused, reading there is allowed (and fails: not there).
+    out = cli("--url", node_b.url, "query", graph_id, "CREATE (:Entity {identifier: 'x'})", code=1)
+    assert "refusing to write" in out and node.url in out
+    cli("--url", node_b.url, "query", graph_id, "RETURN 1", code=1)
+    # Creating a graph the registry never placed, through --url, is refused too ...
+    out = cli("--url", node_b.url, "create", "unplaced" + uuid.uuid4().hex[:6], code=1)
+    assert "assigns it to no serving node" in out
+    # ... unless forced; and writing through the assigned node's own URL is fine.
+    cli("--url", node_b.url, "--force", "create", "forced" + uuid.uuid4().hex[:6])
+    cli("--url", node.url, "query", graph_id, "RETURN 1")
+
+
+def test_routing_errors_exit_1_with_their_message(cli) -> None:
+    out = cli("query", "nowhere", "RETURN 1", code=1)
+    assert "not registered" in out
