@@ -142,6 +142,7 @@ class EngineProcessStats:
     worker_rss_bytes: dict[str, int]  # graph_id (or a build's label) -> resident bytes
     exits: dict[str, int]  # reason (crashed, memory, node_memory, timeout, abandoned, stopped) -> count
     memory_enforcement: str  # "cgroup" (kernel memory.max) or "sampling" (the node's supervisor)
+    sandbox: str  # how workers confine their file access: "landlock abi N", "unavailable", or "unknown" yet
 
 
 class DatabaseListener(Protocol):

@@ -37,6 +37,7 @@ class EngineWorkersInfo(BaseModel):
 
     running: int
     memory_enforcement: str  # "cgroup" (the kernel's memory.max) or "sampling" (the node's supervisor)
+    sandbox: str  # workers' file confinement: "landlock abi N", or "unavailable" (no second wall)
     exits: dict[str, int]  # how workers ended since start: crashed, memory, node_memory, timeout, ...
 
 

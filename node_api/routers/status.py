@@ -120,5 +120,5 @@ async def info(node: NodeDep) -> InfoResponse:
             "timeout_grace_s": settings.timeout_grace_s,
         },
         engine_workers=EngineWorkersInfo(running=engine.workers, memory_enforcement=engine.memory_enforcement,
-                                         exits=engine.exits) if engine else None,
+                                         sandbox=engine.sandbox, exits=engine.exits) if engine else None,
     )

@@ -107,6 +107,7 @@ class EmbeddedBackend(GraphBackend):
         self._spares: list[asyncio.Future[WorkerProcess]] = []
         self._closing = False
         self.extension_dirs: list[Path] = []  # read-only for workers (LADYBUG_EXTENSION_DIR)
+        self.sandbox = "unknown"  # as the last worker reported it
 
     # ---- backend lifecycle
 
@@ -170,6 +171,7 @@ class EmbeddedBackend(GraphBackend):
             worker_rss_bytes={w.label: w.rss_bytes for w in workers},
             exits={reason.value: self.exits[reason.value] for reason in ExitReason},
             memory_enforcement="cgroup" if self.cgroups else "sampling",
+            sandbox=self.sandbox,
         )
 
     def worker_memory_bytes(self) -> int:
@@ -235,6 +237,12 @@ class EmbeddedBackend(GraphBackend):
         except WorkerGone as gone:
             raise self._gone(gone) from None
         self.storage_version = worker.storage_version
+        if worker.sandbox != self.sandbox:
+            self.sandbox = worker.sandbox
+            if worker.sandbox == "unavailable":
+                log.warning("this kernel has no Landlock: engine workers are not confined to their directory")
+            else:
+                log.info("engine workers confine their file access", sandbox=worker.sandbox)
         return worker
 
     def _reclaim(self, worker: WorkerProcess) -> None:
