@@ -34,7 +34,11 @@ import pyarrow.parquet as pq  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 BUCKET = "bench-unify"
-SHAPES = {"1 file x 500k rows": (1, 500_000), "50 files x 10k rows": (50, 10_000), "200 files x 2.5k rows": (200, 2_500)}
+SHAPES = {
+    "1 file x 500k rows": (1, 500_000),
+    "50 files x 10k rows": (50, 10_000),
+    "200 files x 2.5k rows": (200, 2_500),
+}
 ROUNDS = 3
 
 
@@ -81,7 +85,9 @@ def main() -> None:
                     _Requests.count = 0
                     started = time.perf_counter()
                     if way == "plain":
-                        table = reader.execute("SELECT * FROM read_parquet(?)", [source.pattern]).to_arrow_table()
+                        table = reader.execute(
+                            "SELECT * FROM read_parquet(?)", [source.pattern]
+                        ).to_arrow_table()
                     else:
                         sql, params = resolve(reader, source).select()
                         table = reader.execute(sql, params).to_arrow_table()

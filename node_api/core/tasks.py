@@ -429,7 +429,11 @@ class TaskRegistry:
                 result = await job(TaskContext(self, task_id, self._loop))
             self._finish(task_id, TaskStatus.SUCCEEDED, progress=100.0, result=_jsonable(result))
         except asyncio.CancelledError:
-            error = {"code": "cancelled", "message": "the node shut down before the task finished", "details": {}}
+            error = {
+                "code": "cancelled",
+                "message": "the node shut down before the task finished",
+                "details": {},
+            }
             self._finish(task_id, TaskStatus.FAILED, error=error)
             raise
         except Exception as exc:

@@ -103,9 +103,7 @@ async def create_table(graph_id: StagedGraphDep, body: CreateTableRequest, stagi
     "/databases/{graph_id}/tables", response_model=list[StagingTableModel], name="list_staging_tables"
 )
 async def list_tables(graph_id: StagedGraphDep, staging: StagingDep) -> list[StagingTableModel]:
-    return [
-        StagingTableModel(graph_id=graph_id, **asdict(t)) for t in await staging.list_tables(graph_id)
-    ]
+    return [StagingTableModel(graph_id=graph_id, **asdict(t)) for t in await staging.list_tables(graph_id)]
 
 
 @router.get(
@@ -173,7 +171,13 @@ async def ingest_table(
 ) -> Response:
     validate_identifier(table_name, "table_name")
     if not body.wait:
-        task = staging.start_ingest(graph_id, table_name, ignore_errors=body.ignore_errors, rebuild=body.rebuild)
+        task = staging.start_ingest(
+            graph_id, table_name, ignore_errors=body.ignore_errors, rebuild=body.rebuild
+        )
         return accepted(request, task)
-    result = await staging.ingest(graph_id, table_name, ignore_errors=body.ignore_errors, rebuild=body.rebuild)
-    return Response(dumps(IngestResponse(**result).model_dump(exclude_none=True)), media_type="application/json")
+    result = await staging.ingest(
+        graph_id, table_name, ignore_errors=body.ignore_errors, rebuild=body.rebuild
+    )
+    return Response(
+        dumps(IngestResponse(**result).model_dump(exclude_none=True)), media_type="application/json"
+    )

@@ -49,20 +49,30 @@ async def graph(client) -> str:
 
 async def test_missing_columns_and_struct_fields_become_null(client, graph, staging_settings):
     root = staging_settings.local_root
-    pattern = _files(root, "extra", pa.table({"id": [1], "x": ["a"]}), pa.table({"id": [2], "x": ["b"], "f": [1.5]}))
+    pattern = _files(
+        root, "extra", pa.table({"id": [1], "x": ["a"]}), pa.table({"id": [2], "x": ["b"], "f": [1.5]})
+    )
     staged = await stage(client, graph, "Extra", pattern)
     assert staged.status_code == 200, staged.text
-    assert await _rows(client, graph, "SELECT id, x, f FROM Extra ORDER BY id") == [[1, "a", None], [2, "b", 1.5]]
+    assert await _rows(client, graph, "SELECT id, x, f FROM Extra ORDER BY id") == [
+        [1, "a", None],
+        [2, "b", 1.5],
+    ]
     # Per-file counts, as the footers declare them, on the table and in the stage's answer.
     described = (await client.get(f"/databases/{graph}/tables/Extra")).json()
-    assert [(Path(f["path"]).name, f["rows"]) for f in described["files"]] == [("a.parquet", 1), ("b.parquet", 1)]
+    assert [(Path(f["path"]).name, f["rows"]) for f in described["files"]] == [
+        ("a.parquet", 1),
+        ("b.parquet", 1),
+    ]
     assert all(f["bytes"] > 0 for f in described["files"]) and described["file_count"] == 2
     assert staged.json()["files"] == described["files"]
 
     header_a = pa.table({"id": [1], "header": [{"a": 1, "b": 2, "c": 3}]})
     header_b = pa.table({"id": [2], "header": [{"b": 4, "c": 5, "d": 6}]})
     for name, files in (("Ab", (header_a, header_b)), ("Ba", (header_b, header_a))):
-        assert (await stage(client, graph, f"Header{name}", _files(root, f"header{name}", *files))).status_code == 200
+        assert (
+            await stage(client, graph, f"Header{name}", _files(root, f"header{name}", *files))
+        ).status_code == 200
         rows = await _rows(client, graph, f"SELECT id, header FROM Header{name} ORDER BY id")
         assert rows == [[1, {"a": 1, "b": 2, "c": 3, "d": None}], [2, {"a": None, "b": 4, "c": 5, "d": 6}]]
 
@@ -73,7 +83,10 @@ async def test_a_null_typed_column_takes_the_other_files_type_in_any_order(clien
     for case, files in (("null_first", (empty, full)), ("null_last", (full, empty))):
         staged = await stage(client, graph, case, _files(staging_settings.local_root, case, *files))
         assert staged.status_code == 200, staged.text
-        assert await _rows(client, graph, f"SELECT id, tags FROM {case} ORDER BY id") == [[1, None], [2, ["x", "y"]]]
+        assert await _rows(client, graph, f"SELECT id, tags FROM {case} ORDER BY id") == [
+            [1, None],
+            [2, ["x", "y"]],
+        ]
         columns = (await client.get(f"/databases/{graph}/tables/{case}")).json()["columns"]
         assert columns[1] == {"name": "tags", "type": "VARCHAR[]"}
 
@@ -82,7 +95,13 @@ async def test_a_null_typed_column_takes_the_other_files_type_in_any_order(clien
     ("case", "first", "second", "staged_type", "values"),
     [
         ("int_widen", pa.array([1], pa.int32()), pa.array([2**40], pa.int64()), "BIGINT", [1, 2**40]),
-        ("mixed_sign", pa.array([2**63 + 5], pa.uint64()), pa.array([-1], pa.int64()), "HUGEINT", [2**63 + 5, -1]),
+        (
+            "mixed_sign",
+            pa.array([2**63 + 5], pa.uint64()),
+            pa.array([-1], pa.int64()),
+            "HUGEINT",
+            [2**63 + 5, -1],
+        ),
         ("int_double", pa.array([2**30 + 1], pa.int32()), pa.array([1.5]), "DOUBLE", [2**30 + 1, 1.5]),
         (
             "decimals",
@@ -93,8 +112,12 @@ async def test_a_null_typed_column_takes_the_other_files_type_in_any_order(clien
         ),
     ],
 )
-async def test_types_widen_where_every_value_fits(client, graph, staging_settings, case, first, second, staged_type, values):
-    pattern = _files(staging_settings.local_root, case, pa.table({"k": [0], "v": first}), pa.table({"k": [1], "v": second}))
+async def test_types_widen_where_every_value_fits(
+    client, graph, staging_settings, case, first, second, staged_type, values
+):
+    pattern = _files(
+        staging_settings.local_root, case, pa.table({"k": [0], "v": first}), pa.table({"k": [1], "v": second})
+    )
     staged = await stage(client, graph, case, pattern)
     assert staged.status_code == 200, staged.text
     assert (await client.get(f"/databases/{graph}/tables/{case}")).json()["columns"][1]["type"] == staged_type
@@ -108,7 +131,12 @@ async def test_types_widen_where_every_value_fits(client, graph, staging_setting
         # DuckDB's union_by_name reads both as VARCHAR ('1'): a value changed, so refused.
         ("int_vs_string", pa.table({"id": pa.array([1], pa.int64())}), pa.table({"id": ["x2"]}), "id"),
         # DuckDB's union_by_name reads both as DOUBLE: 2^60+1 would come back as 2^60.
-        ("bigint_vs_double", pa.table({"id": pa.array([2**60 + 1], pa.int64())}), pa.table({"id": [1.5]}), "id"),
+        (
+            "bigint_vs_double",
+            pa.table({"id": pa.array([2**60 + 1], pa.int64())}),
+            pa.table({"id": [1.5]}),
+            "id",
+        ),
         ("date_vs_string", pa.table({"d": pa.array([1], pa.date32())}), pa.table({"d": ["hello"]}), "d"),
         ("case_only", pa.table({"Id": [1]}), pa.table({"id": [2]}), "id"),
         ("list_types", pa.table({"l": [[1]]}), pa.table({"l": [["a"]]}), "l"),
@@ -136,7 +164,9 @@ async def test_unrepresentable_unions_are_refused_naming_files_and_column(
     task_id = body["error"]["details"]["task_id"]
     errors = (await client.get(f"/tasks/{task_id}/errors", params={"per_page": 1})).json()
     assert errors["total"] == 2 and len(errors["errors"]) == 1
-    assert errors["errors"][0]["code"] == "schema_mismatch" and errors["errors"][0]["file"].endswith("a.parquet")
+    assert errors["errors"][0]["code"] == "schema_mismatch" and errors["errors"][0]["file"].endswith(
+        "a.parquet"
+    )
     assert (await client.get(f"/databases/{graph}/tables/Drift")).status_code == 404  # nothing staged
 
 
@@ -149,7 +179,9 @@ async def test_values_a_file_type_cannot_keep_are_refused(client, graph, staging
     }
     for case, table in cases.items():
         refused = await stage(client, graph, case, _files(root, case, table))
-        assert refused.status_code == 422 and refused.json()["error"]["code"] == "schema_mismatch", refused.text
+        assert refused.status_code == 422 and refused.json()["error"]["code"] == "schema_mismatch", (
+            refused.text
+        )
         assert refused.json()["error"]["details"]["column"] == "t"
     # A widening that one value does not survive (a microsecond timestamp beyond TIMESTAMP_NS's range).
     far = pa.table({"t": pa.array([2**62], pa.timestamp("us"))})
@@ -176,7 +208,10 @@ async def test_read_errors_are_classified_by_cause(client, graph, s3, staging_se
     ]
     for pattern, status, code in cases:
         response = await stage(client, graph, "Entity", pattern)
-        assert (response.status_code, response.json()["error"]["code"]) == (status, code), (pattern, response.text)
+        assert (response.status_code, response.json()["error"]["code"]) == (status, code), (
+            pattern,
+            response.text,
+        )
         _no_engine_text(response.json())
     mixed = await stage(client, graph, "Entity", f"s3://{BUCKET}/classify/mixed/*.parquet")
     assert mixed.json()["error"]["details"]["file"] == f"s3://{BUCKET}/classify/mixed/b.parquet"
@@ -194,10 +229,14 @@ async def test_access_denied_by_the_storage(client, graph, s3, s3_endpoint):
     iam.put_user_policy(
         UserName="reader",
         PolicyName="read",
-        PolicyDocument=json.dumps({
-            "Version": "2012-10-17",
-            "Statement": [{"Effect": "Allow", "Action": ["s3:GetObject", "s3:ListBucket"], "Resource": "*"}],
-        }),
+        PolicyDocument=json.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {"Effect": "Allow", "Action": ["s3:GetObject", "s3:ListBucket"], "Resource": "*"}
+                ],
+            }
+        ),
     )
 
     async def stage_as(user: str):

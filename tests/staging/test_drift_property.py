@@ -32,8 +32,17 @@ _INT_RANGES = {
     pa.uint32(): (0, 2**32 - 1),
     pa.uint64(): (0, 2**64 - 1),
 }
-_SCALARS = [*_INT_RANGES, pa.float32(), pa.float64(), pa.string(), pa.bool_(), pa.date32(),
-            pa.decimal128(9, 2), pa.decimal128(18, 0), pa.decimal128(30, 6)]
+_SCALARS = [
+    *_INT_RANGES,
+    pa.float32(),
+    pa.float64(),
+    pa.string(),
+    pa.bool_(),
+    pa.date32(),
+    pa.decimal128(9, 2),
+    pa.decimal128(18, 0),
+    pa.decimal128(30, 6),
+]
 _TIMESTAMPS = [pa.timestamp("ms"), pa.timestamp("us"), pa.timestamp("ns"), pa.timestamp("us", tz="UTC")]
 _NS_PER = {"s": 10**9, "ms": 10**6, "us": 10**3, "ns": 1}
 
@@ -41,8 +50,12 @@ scalar_types = st.sampled_from(_SCALARS)
 nested_types = st.one_of(
     scalar_types,
     scalar_types.map(pa.list_),
-    st.dictionaries(st.sampled_from(["f0", "f1", "f2"]), st.one_of(scalar_types, st.just(pa.null())),
-                    min_size=1, max_size=3).map(lambda fields: pa.struct(list(fields.items()))),
+    st.dictionaries(
+        st.sampled_from(["f0", "f1", "f2"]),
+        st.one_of(scalar_types, st.just(pa.null())),
+        min_size=1,
+        max_size=3,
+    ).map(lambda fields: pa.struct(list(fields.items()))),
     scalar_types.map(lambda t: pa.map_(pa.string(), t)),
 )
 column_types = st.one_of(nested_types, st.sampled_from(_TIMESTAMPS), st.just(pa.null()))
@@ -63,8 +76,13 @@ def values_of(t: pa.DataType) -> st.SearchStrategy[Any]:
         return st.dates()
     if pa.types.is_decimal(t):
         digits = t.precision - t.scale
-        return st.decimals(min_value=-(10**digits) + 1, max_value=10**digits - 1, places=t.scale,
-                           allow_nan=False, allow_infinity=False)
+        return st.decimals(
+            min_value=-(10**digits) + 1,
+            max_value=10**digits - 1,
+            places=t.scale,
+            allow_nan=False,
+            allow_infinity=False,
+        )
     if pa.types.is_timestamp(t):
         # In the type's unit, within what DuckDB holds (ms: +-2^52), beyond TIMESTAMP_NS for us.
         bound = {"ms": 2**52, "us": 2**55, "ns": 2**62}[t.unit]
@@ -76,7 +94,9 @@ def values_of(t: pa.DataType) -> st.SearchStrategy[Any]:
     if pa.types.is_struct(t):
         return st.fixed_dictionaries({f.name: values_of(f.type) for f in t})
     if pa.types.is_map(t):
-        return st.dictionaries(st.text(max_size=4), values_of(t.item_type), max_size=3).map(lambda d: list(d.items()))
+        return st.dictionaries(st.text(max_size=4), values_of(t.item_type), max_size=3).map(
+            lambda d: list(d.items())
+        )
     raise AssertionError(t)
 
 
@@ -111,12 +131,16 @@ def _same(written: Any, staged: Any) -> bool:
     if written is None:
         return staged is None
     if isinstance(written, dict):
-        return isinstance(staged, dict) and all(_same(v, staged.get(k)) for k, v in written.items()) and all(
-            staged[k] is None for k in staged.keys() - written.keys()
+        return (
+            isinstance(staged, dict)
+            and all(_same(v, staged.get(k)) for k, v in written.items())
+            and all(staged[k] is None for k in staged.keys() - written.keys())
         )
     if isinstance(written, list):
-        return isinstance(staged, list) and len(written) == len(staged) and all(
-            _same(w, s) for w, s in zip(written, staged, strict=True)
+        return (
+            isinstance(staged, list)
+            and len(written) == len(staged)
+            and all(_same(w, s) for w, s in zip(written, staged, strict=True))
         )
     if isinstance(written, tuple):  # map entries
         return isinstance(staged, tuple) and _same(list(written), list(staged))
@@ -125,7 +149,9 @@ def _same(written: Any, staged: Any) -> bool:
     if isinstance(written, bool) or isinstance(staged, bool):
         return type(written) is type(staged) and written == staged
     if isinstance(written, (int, float, decimal.Decimal)):
-        return isinstance(staged, (int, float, decimal.Decimal)) and decimal.Decimal(written) == decimal.Decimal(staged)
+        return isinstance(staged, (int, float, decimal.Decimal)) and decimal.Decimal(
+            written
+        ) == decimal.Decimal(staged)
     return written == staged
 
 
@@ -140,7 +166,11 @@ def manager(tmp_path_factory: pytest.TempPathFactory):
     staging.close()
 
 
-@settings(max_examples=int(__import__("os").environ.get("DRIFT_EXAMPLES", "60")), deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@settings(
+    max_examples=int(__import__("os").environ.get("DRIFT_EXAMPLES", "60")),
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
 @given(files=drifting_files())
 def test_every_value_is_read_back_or_the_stage_is_refused(manager, files: list[pa.Table]) -> None:
     staging, root = manager

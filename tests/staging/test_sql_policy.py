@@ -181,8 +181,15 @@ async def test_binding_errors_are_answered_in_the_apis_words(client, graph):
 
 def test_the_parse_decides_not_the_spelling():
     """Comments, case, quoting and whitespace do not change a verdict (no node needed)."""
-    for sql in ("SELECT * FROM read_csv('x')", "select * from READ_CSV('x')", 'SELECT * FROM "read_csv"(\'x\')',
-                "SELECT * FROM\n\tread_csv /* hidden */ ('x')", "SELECT * FROM system.main.read_csv('x')"):
+    for sql in (
+        "SELECT * FROM read_csv('x')",
+        "select * from READ_CSV('x')",
+        "SELECT * FROM \"read_csv\"('x')",
+        "SELECT * FROM\n\tread_csv /* hidden */ ('x')",
+        "SELECT * FROM system.main.read_csv('x')",
+    ):
         with pytest.raises(StagingQueryRejected):
             policy.check(sql, ["Entity"], max_length=10_000)
-    assert policy.check("select * from ENTITY -- a comment", ["Entity"], max_length=10_000).tables == ("Entity",)
+    assert policy.check("select * from ENTITY -- a comment", ["Entity"], max_length=10_000).tables == (
+        "Entity",
+    )

@@ -90,16 +90,20 @@ class SourceFiles:
         for group in self.groups:
             exprs = []
             if trace:
-                exprs += ["list_extract(?::BIGINT[], file_index::BIGINT + 1) AS __source_file", "file_row_number AS __source_row"]
+                exprs += [
+                    "list_extract(?::BIGINT[], file_index::BIGINT + 1) AS __source_file",
+                    "file_row_number AS __source_row",
+                ]
                 params.append(list(group.files))
             for name, target in self.columns:
                 present = group.columns.get(name.lower())
-                value = convert(quote(present[0]), present[1], target) if present else f"NULL::{target.render()}"
+                value = (
+                    convert(quote(present[0]), present[1], target) if present else f"NULL::{target.render()}"
+                )
                 exprs.append(value if value == quote(name) else f"{value} AS {quote(name)}")
             parts.append(f"SELECT {', '.join(exprs)} FROM read_parquet(?)")
             params.append([self.files[i].path for i in group.files])
         return " UNION ALL ".join(parts), params
-
 
     def conversion_mismatch(self, exc: duckdb.Error) -> SchemaMismatch:
         """The error when a value does not fit its column's type: a widening cast (a TIMESTAMP
@@ -128,7 +132,10 @@ def resolve(reader: duckdb.DuckDBPyConnection, source: Source) -> SourceFiles:
     """Blocking (run on a worker thread). Raises the read errors of sources.classify_read_error,
     SourceNotFound when nothing matches, SchemaMismatch when the files cannot be unified."""
     try:
-        paths = [r[0] for r in reader.execute("SELECT file FROM glob(?) ORDER BY file", [source.pattern]).fetchall()]
+        paths = [
+            r[0]
+            for r in reader.execute("SELECT file FROM glob(?) ORDER BY file", [source.pattern]).fetchall()
+        ]
     except duckdb.Error as exc:
         raise classify_read_error(exc, source) from None
     if not paths:
@@ -223,17 +230,24 @@ def _checked_against_duckdb(
         raise classify_read_error(exc, source, [path]) from None
     duck = [(str(d[0]), of_duckdb(d[1])) for d in described]
     if len(duck) == len(columns) and all(
-        name == d_name and ours.same_shape(theirs) for (name, ours), (d_name, theirs) in zip(columns, duck, strict=True)
+        name == d_name and ours.same_shape(theirs)
+        for (name, ours), (d_name, theirs) in zip(columns, duck, strict=True)
     ):
         return columns
     # Our reading of the footer disagrees with DuckDB's (an encoding the rebuild does not know):
     # DuckDB's types are what the read produces, so they win; only NULL-typed parts are lost.
-    log.warning("footer schema differs from DuckDB's", file=path, ours=[t.render() for _, t in columns],
-                duckdb=[t.render() for _, t in duck])
+    log.warning(
+        "footer schema differs from DuckDB's",
+        file=path,
+        ours=[t.render() for _, t in columns],
+        duckdb=[t.render() for _, t in duck],
+    )
     return duck
 
 
-def _unify_groups(source: Source, files: list[ParquetFile], groups: list[FileGroup]) -> list[tuple[str, ColumnType]]:
+def _unify_groups(
+    source: Source, files: list[ParquetFile], groups: list[FileGroup]
+) -> list[tuple[str, ColumnType]]:
     unified: dict[str, tuple[str, ColumnType]] = {}
     for group in groups:
         for lower, (name, ctype) in group.columns.items():
@@ -242,11 +256,16 @@ def _unify_groups(source: Source, files: list[ParquetFile], groups: list[FileGro
                 continue
             known_name, known = unified[lower]
             if known_name != name:
-                raise _mismatch(files, groups, lower, f"column names {known_name!r} and {name!r} differ only by case")
+                raise _mismatch(
+                    files, groups, lower, f"column names {known_name!r} and {name!r} differ only by case"
+                )
             try:
                 unified[lower] = (known_name, unify(known, ctype, known_name))
             except Conflict as exc:
-                reason = exc.reason or f"{exc.left.render()} and {exc.right.render()} have no common type that keeps every value"
+                reason = (
+                    exc.reason
+                    or f"{exc.left.render()} and {exc.right.render()} have no common type that keeps every value"
+                )
                 where = f" (at {exc.path})" if exc.path != known_name else ""
                 extra = {"field": exc.path} if where else {}
                 raise _mismatch(files, groups, lower, reason + where, **extra) from None

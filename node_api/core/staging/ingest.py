@@ -116,7 +116,9 @@ class ParquetSource:
         return self._reading(lambda: self.reader.execute(sql, params).fetchall())
 
     def arrow(self, sql: str, params: list[Any], on_rows: Callable[[int], None]) -> pa.Table:
-        return self._reading(lambda: read_in_batches(self.reader.execute(sql, params), READ_BATCH_ROWS, on_rows))
+        return self._reading(
+            lambda: read_in_batches(self.reader.execute(sql, params), READ_BATCH_ROWS, on_rows)
+        )
 
     def _reading(self, run: Callable[[], Any]) -> Any:
         try:
@@ -151,7 +153,9 @@ def prepare(source: RowSource, plan: IngestPlan, report: Callable[..., None]) ->
     bad = plan.bad_row_condition() if plan.ignore_errors else None
     try:
         if bad:
-            parse_by_file = _by_file(source, f"SELECT {_FILE}, count(*) FROM {relation} WHERE {bad} GROUP BY ALL", params)
+            parse_by_file = _by_file(
+                source, f"SELECT {_FILE}, count(*) FROM {relation} WHERE {bad} GROUP BY ALL", params
+            )
             if parse_by_file:
                 records += _parse_error_records(source, plan, relation, params)
         if plan.ignore_errors and plan.primary_key is not None:
@@ -159,7 +163,9 @@ def prepare(source: RowSource, plan: IngestPlan, report: Callable[..., None]) ->
                 f"(SELECT {_FILE}, {_ROW}, {q(_key_source(plan))} AS __key, {plan.key_rank(_ORDER)} AS __rank "
                 f"FROM {relation}" + (f" WHERE NOT ({bad})" if bad else "") + ")"
             )
-            dups_by_file = _by_file(source, f"SELECT {_FILE}, count(*) FROM {ranked} WHERE __rank > 1 GROUP BY ALL", params)
+            dups_by_file = _by_file(
+                source, f"SELECT {_FILE}, count(*) FROM {ranked} WHERE __rank > 1 GROUP BY ALL", params
+            )
             if dups_by_file:
                 records += _duplicate_records(source, plan, ranked, params)
 
@@ -189,7 +195,11 @@ def prepare(source: RowSource, plan: IngestPlan, report: Callable[..., None]) ->
         )
     files = [
         {"path": f.path, "rows": f.rows, "bytes": f.bytes}
-        | ({"parse_errors": parse_by_file.get(i, 0), "duplicates": dups_by_file.get(i, 0)} if source.traced else {})
+        | (
+            {"parse_errors": parse_by_file.get(i, 0), "duplicates": dups_by_file.get(i, 0)}
+            if source.traced
+            else {}
+        )
         for i, f in enumerate(source.files)
     ]
     for record in records:
@@ -305,7 +315,9 @@ async def load(
         progress=50,
         message=f"loading {prepared.sent} rows into {plan.table.name}",
     )
-    loaded, warnings = await bulk_load(backend, graph_id, plan.table, prepared.data, ignore_errors=ignore_errors)
+    loaded, warnings = await bulk_load(
+        backend, graph_id, plan.table, prepared.data, ignore_errors=ignore_errors
+    )
     task.record_errors(insert_error_records(plan.table.name, warnings))
     task.report(rows_done=loaded, progress=100)
     return outcome(graph_id, prepared, loaded, warnings, started)

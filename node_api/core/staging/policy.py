@@ -48,20 +48,52 @@ _REASONS = {name.lower(): reason for name, reason in REFUSED_FUNCTIONS.items()}
 _TABLE_REASONS = {name.lower(): reason for name, reason in REFUSED_TABLE_FUNCTIONS.items()}
 
 # Parsed expression classes (DuckDB's ExpressionClass) a query may contain.
-EXPRESSION_CLASSES = frozenset({
-    "BETWEEN", "CASE", "CAST", "COLLATE", "COLUMN_REF", "COMPARISON", "CONJUNCTION", "CONSTANT",
-    "FUNCTION", "LAMBDA", "LAMBDA_REF", "OPERATOR", "PARAMETER", "POSITIONAL_REFERENCE", "STAR",
-    "SUBQUERY", "WINDOW",
-})
+EXPRESSION_CLASSES = frozenset(
+    {
+        "BETWEEN",
+        "CASE",
+        "CAST",
+        "COLLATE",
+        "COLUMN_REF",
+        "COMPARISON",
+        "CONJUNCTION",
+        "CONSTANT",
+        "FUNCTION",
+        "LAMBDA",
+        "LAMBDA_REF",
+        "OPERATOR",
+        "PARAMETER",
+        "POSITIONAL_REFERENCE",
+        "STAR",
+        "SUBQUERY",
+        "WINDOW",
+    }
+)
 QUERY_NODES = frozenset({"SELECT_NODE", "SET_OPERATION_NODE", "RECURSIVE_CTE_NODE", "CTE_NODE"})
-TABLE_REFS = frozenset({
-    "BASE_TABLE", "JOIN", "SUBQUERY", "TABLE_FUNCTION", "EXPRESSION_LIST", "EMPTY", "PIVOT", "SHOW_REF",
-})
+TABLE_REFS = frozenset(
+    {
+        "BASE_TABLE",
+        "JOIN",
+        "SUBQUERY",
+        "TABLE_FUNCTION",
+        "EXPRESSION_LIST",
+        "EMPTY",
+        "PIVOT",
+        "SHOW_REF",
+    }
+)
 # Other typed parts of a SELECT: result modifiers and ORDER BY directions.
-CLAUSES = frozenset({
-    "ORDER_MODIFIER", "LIMIT_MODIFIER", "LIMIT_PERCENT_MODIFIER", "DISTINCT_MODIFIER",
-    "ORDER_DEFAULT", "ASCENDING", "DESCENDING",
-})
+CLAUSES = frozenset(
+    {
+        "ORDER_MODIFIER",
+        "LIMIT_MODIFIER",
+        "LIMIT_PERCENT_MODIFIER",
+        "DISTINCT_MODIFIER",
+        "ORDER_DEFAULT",
+        "ASCENDING",
+        "DESCENDING",
+    }
+)
 _SHOW_OF_A_QUERY = frozenset({"DESCRIBE", "SUMMARY"})
 _FUNCTION_SCHEMAS = frozenset({"", "main", "pg_catalog"})
 
@@ -74,8 +106,12 @@ def _parse(sql: str) -> dict[str, Any]:
     global _parser
     with _parser_lock:
         if _parser is None:
-            _parser = duckdb.connect(":memory:", config=dict(
-                BASE_CONFIG, enable_external_access="false", lock_configuration="true", threads="1"))
+            _parser = duckdb.connect(
+                ":memory:",
+                config=dict(
+                    BASE_CONFIG, enable_external_access="false", lock_configuration="true", threads="1"
+                ),
+            )
         row = _parser.execute("SELECT json_serialize_sql(?::VARCHAR)", [sql]).fetchone()
     assert row is not None
     return orjson.loads(row[0])
@@ -144,7 +180,9 @@ class _Walker:
                 self.table_ref(node, ctes)
                 return
             elif kind not in CLAUSES:
-                raise StagingQueryRejected(f"the SQL uses a construct this node does not allow ({kind.lower()})")
+                raise StagingQueryRejected(
+                    f"the SQL uses a construct this node does not allow ({kind.lower()})"
+                )
         for value in node.values():
             self.node(value, ctes)
 
@@ -166,7 +204,9 @@ class _Walker:
             self.node(function.get("children"), ctes)
         elif kind == "SHOW_REF":
             if ref.get("show_type") not in _SHOW_OF_A_QUERY or not ref.get("query"):
-                raise StagingQueryRejected("SHOW lists the node's catalogs; GET /databases/{graph_id}/tables lists this graph's tables")
+                raise StagingQueryRejected(
+                    "SHOW lists the node's catalogs; GET /databases/{graph_id}/tables lists this graph's tables"
+                )
             self.node(ref["query"], ctes)
         else:
             for key, value in ref.items():
@@ -177,20 +217,26 @@ class _Walker:
         name = str(ref.get("table_name", ""))
         schema = str(ref.get("schema_name", "")).lower()
         if ref.get("catalog_name") or schema not in ("", "main"):
-            raise StagingQueryRejected("tenant SQL reads this graph's staging tables only (no schema or catalog names)")
+            raise StagingQueryRejected(
+                "tenant SQL reads this graph's staging tables only (no schema or catalog names)"
+            )
         if ref.get("at_clause"):
             raise StagingQueryRejected("AT (time travel) clauses are not allowed")
         if not schema and name.lower() in ctes:
             return
         if name.lower() not in self.staging:
             known = ", ".join(sorted(self.staging.values())) or "none"
-            raise StagingQueryFailed(f"no staging table named {name!r} (this graph's staging tables: {known})")
+            raise StagingQueryFailed(
+                f"no staging table named {name!r} (this graph's staging tables: {known})"
+            )
         self.tables.append(self.staging[name.lower()])
 
     def expression(self, node: dict[str, Any], ctes: frozenset[str]) -> None:
         kind = node["class"]
         if kind not in EXPRESSION_CLASSES:
-            raise StagingQueryRejected(f"the SQL uses an expression this node does not allow ({kind.lower()})")
+            raise StagingQueryRejected(
+                f"the SQL uses an expression this node does not allow ({kind.lower()})"
+            )
         if kind in ("FUNCTION", "WINDOW"):
             self.function(node, table=False)
         for key, value in node.items():
@@ -201,7 +247,9 @@ class _Walker:
     def function(self, node: dict[str, Any], *, table: bool) -> None:
         name = str(node.get("function_name", ""))
         # DuckDB's parser itself writes `main.list_value` for `[...]`, `main.struct_pack` for {...}.
-        if str(node.get("schema", "")).lower() not in _FUNCTION_SCHEMAS or str(node.get("catalog", "")).lower() not in ("", "system"):
+        if str(node.get("schema", "")).lower() not in _FUNCTION_SCHEMAS or str(
+            node.get("catalog", "")
+        ).lower() not in ("", "system"):
             raise StagingQueryRejected(f"function {name!r}: only DuckDB's built-in functions can be called")
         lowered = name.lower()
         allowed, reasons = (_TABLE_FUNCTIONS, _TABLE_REASONS) if table else (_FUNCTIONS, _REASONS)
@@ -213,4 +261,3 @@ class _Walker:
             f"{what} {name!r} is not allowed in staging SQL" + (f": it {reason}" if reason else ""),
             function=name,
         )
-

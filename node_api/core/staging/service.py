@@ -132,7 +132,9 @@ class StagingService:
             if rebuild:
                 return await _recording(
                     ctx,
-                    rebuild_graph(self.backend, self.manager, graph_id, ignore_errors=ignore_errors, task=ctx),
+                    rebuild_graph(
+                        self.backend, self.manager, graph_id, ignore_errors=ignore_errors, task=ctx
+                    ),
                 )
             db = await asyncio.to_thread(self.manager.database, graph_id)
             result = await _recording(
@@ -152,7 +154,9 @@ class StagingService:
         params = {"table_name": table_name, "ignore_errors": ignore_errors, "rebuild": rebuild}
         return self._submit("ingest", graph_id, job, params)
 
-    async def ingest(self, graph_id: str, table_name: str, *, ignore_errors: bool, rebuild: bool) -> dict[str, Any]:
+    async def ingest(
+        self, graph_id: str, table_name: str, *, ignore_errors: bool, rebuild: bool
+    ) -> dict[str, Any]:
         task = self.start_ingest(graph_id, table_name, ignore_errors=ignore_errors, rebuild=rebuild)
         return dict(await self.tasks.result(task.task_id), task_id=task.task_id)
 

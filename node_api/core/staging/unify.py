@@ -42,8 +42,16 @@ _UNSIGNED = {"utinyint": 8, "usmallint": 16, "uinteger": 32, "ubigint": 64, "uhu
 _SIGNED_BY_BITS = {8: "TINYINT", 16: "SMALLINT", 32: "INTEGER", 64: "BIGINT", 128: "HUGEINT"}
 _FLOAT_MANTISSA = {"float": 24, "double": 53}
 _DECIMAL_DIGITS = {  # digits of the widest value of each integer type
-    "tinyint": 3, "smallint": 5, "integer": 10, "bigint": 19, "hugeint": 39,
-    "utinyint": 3, "usmallint": 5, "uinteger": 10, "ubigint": 20, "uhugeint": 39,
+    "tinyint": 3,
+    "smallint": 5,
+    "integer": 10,
+    "bigint": 19,
+    "hugeint": 39,
+    "utinyint": 3,
+    "usmallint": 5,
+    "uinteger": 10,
+    "ubigint": 20,
+    "uhugeint": 39,
 }
 _TIMESTAMP_RANK = {"timestamp_s": 0, "timestamp_ms": 1, "timestamp": 2, "timestamp_ns": 3}
 MAX_DECIMAL_PRECISION = 38  # DuckDB's DECIMAL
@@ -86,7 +94,12 @@ class ColumnType:
         """Equal, where this tree's NULL may stand for DuckDB's INTEGER (how DESCRIBE shows it)."""
         if self.kind == "null":
             return other.kind == "null" or other.id == "integer"
-        if (self.kind, self.id, self.precision, self.scale) != (other.kind, other.id, other.precision, other.scale):
+        if (self.kind, self.id, self.precision, self.scale) != (
+            other.kind,
+            other.id,
+            other.precision,
+            other.scale,
+        ):
             return False
         if len(self.children) != len(other.children):
             return False
@@ -229,7 +242,9 @@ def _leaf(node: SchemaNode, path: str) -> ColumnType:
     if logical.startswith("TimeType(") and nanos:
         raise Unrepresentable(path, "nanosecond times of day (DuckDB keeps microseconds)")
     if node.precision and node.precision > MAX_DECIMAL_PRECISION:
-        raise Unrepresentable(path, f"decimals of {node.precision} digits (DuckDB holds {MAX_DECIMAL_PRECISION})")
+        raise Unrepresentable(
+            path, f"decimals of {node.precision} digits (DuckDB holds {MAX_DECIMAL_PRECISION})"
+        )
     if node.duckdb_type is None:
         raise Unrepresentable(path, "a Parquet type DuckDB does not read")
     return scalar(node.duckdb_type)
@@ -369,7 +384,9 @@ def convert(expression: str, source: ColumnType, target: ColumnType, depth: int 
         return f"list_transform({expression}, lambda {var}: {inner})"
     if source.kind == "map":
         var = f"__e{depth}"
-        key = convert(f"struct_extract({var}, 'key')", source.children[0][1], target.children[0][1], depth + 1)
+        key = convert(
+            f"struct_extract({var}, 'key')", source.children[0][1], target.children[0][1], depth + 1
+        )
         value = convert(
             f"struct_extract({var}, 'value')", source.children[1][1], target.children[1][1], depth + 1
         )
@@ -380,7 +397,9 @@ def convert(expression: str, source: ColumnType, target: ColumnType, depth: int 
         parts = []
         for name, field_type in target.children:
             if name in present:
-                value = convert(f"struct_extract({expression}, {literal(name)})", present[name], field_type, depth + 1)
+                value = convert(
+                    f"struct_extract({expression}, {literal(name)})", present[name], field_type, depth + 1
+                )
             else:
                 value = f"NULL::{field_type.render()}"
             parts.append(f"{quote(name)} := {value}")
