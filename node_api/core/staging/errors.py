@@ -1,7 +1,7 @@
 """Errors of the staging and ingestion path, each with the HTTP status it means.
 
-They subclass the backend errors so the app's error body applies; `install_staging` registers one
-handler that answers `status_code` for the lot. Messages are the API's own words: engine text
+They subclass the backend errors so the app's error body applies; create_app mounts the staging
+routers with one handler that answers `status_code` for the lot (routers.install_feature). Messages are the API's own words: engine text
 (DuckDB's, Kuzu's) goes to the log, never into a message.
 """
 
