@@ -20,6 +20,7 @@ import json
 import logging
 import os
 import statistics
+import sys
 import time
 from pathlib import Path
 
@@ -33,6 +34,7 @@ import pyarrow.compute as pc  # noqa: E402
 import pyarrow.parquet as pq  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))  # tests.support.aws: the moto server the test suite uses
 BUCKET = "bench-unify"
 SHAPES = {
     "1 file x 500k rows": (1, 500_000),
