@@ -119,7 +119,7 @@ def _parse(sql: str) -> dict[str, Any]:
 
 @dataclass(frozen=True)
 class Verdict:
-    """The tables a permitted statement reads (as written), for the caller's logs."""
+    """The staging tables a permitted statement reads (as the graph names them)."""
 
     tables: tuple[str, ...]
 
