@@ -102,7 +102,7 @@ def run_node_path(base: Path, endpoint: str, counts: dict[str, int], log: Path) 
         "GRAPH_API_STAGING_THREADS": str(THREADS),
         "GRAPH_API_STAGING_MEMORY_LIMIT": "2GB",
     }
-    # The node process: create_app + the staging wiring (works whether or not app.py wires it yet).
+    # The node process: the node's own create_app.
     node = start_process(
         [sys.executable, __file__, "--serve", str(base), str(port)],
         {"GRAPH_API_KEY": API_KEY, "LOG_LEVEL": "WARNING", **env},
@@ -159,14 +159,9 @@ def serve(base_path: Path, port: int) -> None:
     import uvicorn
 
     from node_api.app import create_app
-    from node_api.core.staging.wiring import install_staging, staging_service
     from node_api.settings import NodeSettings
 
-    settings = NodeSettings(base_path=base_path, port=port)
-    app = create_app(settings)
-    if "/tasks/{task_id}/status" not in {getattr(r, "path", None) for r in app.routes}:
-        app = create_app(settings, service_hooks=[staging_service])
-        install_staging(app)
+    app = create_app(NodeSettings(base_path=base_path, port=port))
     uvicorn.run(app, host="127.0.0.1", port=port, log_config=None, access_log=False)
 
 

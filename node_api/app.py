@@ -15,10 +15,12 @@ from node_api.core.logs import get_logger
 from node_api.core.middleware import BodyLimit, RequestContext
 from node_api.core.operations import install_operations, operations_service
 from node_api.core.shedding import LoadShedding
-from node_api.core.staging.wiring import install_staging, staging_service
+from node_api.core.staging.errors import StagingError
+from node_api.core.staging.service import staging_service
+from node_api.core.tasks import TaskError, task_service
 from node_api.errors import install_error_handlers
 from node_api.models.errors import ERROR_RESPONSES
-from node_api.routers import databases, query, status
+from node_api.routers import copy, databases, install_feature, query, status, tables, tasks
 from node_api.security.auth import ApiKeyProvider, require_api_key
 from node_api.settings import NodeSettings
 from node_api.state import NodeState
@@ -37,7 +39,8 @@ def create_app(
     service_hooks: list[ServiceHook] | None = None,
 ) -> FastAPI:
     settings = settings or NodeSettings()
-    hooks = [*(service_hooks or []), cluster_membership, staging_service, operations_service]
+    # task_service first: staging and backup/restore submit to the node's one task registry.
+    hooks = [*(service_hooks or []), cluster_membership, task_service, staging_service, operations_service]
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -84,7 +87,8 @@ def create_app(
     app.add_middleware(LoadShedding)  # outside BodyLimit: a refused query is not even read
     metrics = install_operations(app)  # backup/restore, schema, metrics routers; per-app registry
     app.add_middleware(RequestContext, on_complete=metrics.observe_request)
-    install_staging(app)  # staging tables, ingestion, S3 copy and task routers; their error mapping
+    install_feature(app, (tables, copy), StagingError)  # staging tables, ingestion, S3 copy
+    install_feature(app, (tasks,), TaskError)  # the node's tasks (staging, ingestion, backup, restore)
     app.include_router(status.public)
     app.include_router(status.protected)
     secured = [Depends(require_api_key)]

@@ -1,14 +1,19 @@
-"""Background tasks of the node: ingestion now, backup/restore later. Generic on purpose.
+"""The node's background tasks (staging, ingestion, S3 copy, backup, restore): one registry per node.
 
-A task has a kind, an optional graph_id, a status (queued -> running -> succeeded | failed),
-progress (0-100), rows done, a result or an error, and timestamps. State is a JSON file per task in
-`{base}/.tasks/`, rewritten atomically on every transition (progress at most every 0.5 s), so a
-restart finds every task: one that was queued or running when the node died is reported failed with
-code `interrupted`, never lost or left "running" forever.
+A task has a kind, an optional graph_id, a status (queued -> running -> succeeded | failed), progress
+(0-100), a phase, row counts with their rate and ETA, a result or an error, paged error records, and
+timestamps. State is a JSON file per task in `{base}/.tasks/`, rewritten atomically on every
+transition (progress at most every 0.5 s), so a restart finds every task: one that was queued or
+running when the node died is reported failed with code `interrupted`, never lost or left "running".
 
-Tasks with the same `serial_key` (the graph_id for ingestion) run one at a time in submission order;
-beyond `queue_bound` waiting ones, `submit` raises Overloaded (-> 503 + Retry-After). Different
-keys run in parallel.
+Tasks with the same `serial_key` (the graph_id for data tasks) run one at a time in submission
+order; beyond `queue_bound` waiting ones, `submit` raises Overloaded (-> 503 + Retry-After).
+Different keys run in parallel.
+
+Progress a user can read: a job reports `rows_done` (and `rows_total` when it knows it) per phase;
+the registry derives `rows_per_second` (rows of the current phase over its elapsed time) and
+`eta_seconds` (rows left / that rate). A finished task keeps its counts, drops phase, message and
+ETA, and reports its average rate over the whole run.
 """
 
 from __future__ import annotations
@@ -18,22 +23,70 @@ import contextlib
 import logging
 import os
 import secrets
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
 from enum import StrEnum
+from itertools import islice
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from node_api.backends.errors import BackendError, Overloaded
-from node_api.core.staging.errors import TaskNotFound
+from node_api.backends.errors import BackendError, BackendUnavailable, Overloaded
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI
+
+    from node_api.state import NodeState
 
 log = logging.getLogger(__name__)
 
 TASKS_DIR = ".tasks"
+SERVICE_NAME = "tasks"  # node.services key until NodeState has typed fields
 _PERSIST_EVERY_S = 0.5
+# A rate over less time than this is noise (one Arrow batch); the task shows no rate until then.
+_MIN_RATE_WINDOW_S = 0.5
+# Error records kept per task (the counts in its result are exact whatever this cap).
+MAX_ERROR_RECORDS = 10_000
+
+
+class TaskSettings(BaseSettings):
+    """The registry's bounds, from the environment (names kept from when only ingestion had tasks)."""
+
+    model_config = SettingsConfigDict(env_prefix="", extra="ignore", case_sensitive=False)
+
+    # Waiting tasks per serial key beyond the running one; more -> 503 + Retry-After.
+    queue_bound: int = Field(4, ge=0, validation_alias="GRAPH_API_INGEST_QUEUE_BOUND")
+    retry_after_s: int = Field(5, ge=1, validation_alias="GRAPH_API_INGEST_RETRY_AFTER")
+    # Finished tasks kept on disk (newest first) across restarts.
+    retention: int = Field(1000, ge=10, validation_alias="GRAPH_API_TASK_RETENTION")
+    # On shutdown, running tasks get this long to finish before they are cancelled (recorded
+    # failed/cancelled); an engine call already running in a worker thread cannot be cut short.
+    shutdown_grace_s: float = Field(5.0, ge=0, validation_alias="GRAPH_API_TASK_SHUTDOWN_GRACE")
+
+
+class TaskError(BackendError):
+    status_code = 500
+
+
+class TaskNotFound(TaskError):
+    code = "task_not_found"
+    status_code = 404
+
+
+class TaskFailed(TaskError):
+    """A task that failed where its original exception is not at hand (another process's, or
+    cancelled/interrupted), answered with its recorded code."""
+
+    def __init__(self, task: Task) -> None:
+        error = task.error or {}
+        super().__init__(error.get("message") or "the task failed", **dict(error.get("details") or {}))
+        self.code = str(error.get("code") or "task_failed")
+        self.details["task_id"] = task.task_id
+        self.status_code = 503 if self.code in ("cancelled", "interrupted") else 500
 
 
 class TaskStatus(StrEnum):
@@ -55,11 +108,16 @@ class Task:
     status: TaskStatus
     created_at: datetime
     params: dict[str, Any] = field(default_factory=dict)
-    progress: float = 0.0
+    progress: float = 0.0  # percent
+    phase: str | None = None  # what the task is doing now ("reading", "loading"...)
     rows_done: int = 0
+    rows_total: int | None = None  # None: not known (yet)
+    rows_per_second: float | None = None
+    eta_seconds: float | None = None
     message: str | None = None
     result: dict[str, Any] | None = None
     error: dict[str, Any] | None = None
+    error_count: int = 0  # error records kept (GET /tasks/{id}/errors pages them)
     started_at: datetime | None = None
     finished_at: datetime | None = None
     version: int = 0  # bumped on every change; watchers compare it
@@ -81,8 +139,22 @@ class Task:
         return cls(**{k: v for k, v in data.items() if k in known})
 
 
+@dataclass(frozen=True)
+class ErrorPage:
+    """One page of a task's error records (Neptune loader style: `page` from 1)."""
+
+    task_id: str
+    total: int
+    page: int
+    per_page: int
+    errors: list[dict[str, Any]]
+
+
+_UNSET: Any = object()
+
+
 class TaskContext:
-    """Handed to a running job. `report` is safe to call from worker threads."""
+    """Handed to a running job. `report` and `record_errors` are safe to call from worker threads."""
 
     def __init__(self, registry: TaskRegistry, task_id: str, loop: asyncio.AbstractEventLoop) -> None:
         self._registry = registry
@@ -90,39 +162,74 @@ class TaskContext:
         self.task_id = task_id
 
     def report(
-        self, *, progress: float | None = None, rows_done: int | None = None, message: str | None = None
+        self,
+        *,
+        progress: float | None = None,
+        rows_done: int | None = None,
+        rows_total: int | None = _UNSET,
+        phase: str | None = None,
+        message: str | None = None,
     ) -> None:
+        """progress: percent; rows_done/rows_total: rows of the current phase (rows_total=None: not
+        known); a new `phase` restarts the rate measurement."""
         changes: dict[str, Any] = {}
         if progress is not None:
             changes["progress"] = max(0.0, min(100.0, float(progress)))
         if rows_done is not None:
             changes["rows_done"] = int(rows_done)
+        if rows_total is not _UNSET:
+            changes["rows_total"] = None if rows_total is None else int(rows_total)
+        if phase is not None:
+            changes["phase"] = phase
         if message is not None:
             changes["message"] = message
-        if not changes:
-            return
+        if changes:
+            self._on_loop(lambda: self._registry._report(self.task_id, changes))
+
+    def record_errors(self, records: Iterable[dict[str, Any]]) -> None:
+        """Error records of this task ({code, message, file?, row?, column?, value?}), appended in
+        order; past MAX_ERROR_RECORDS they are dropped (counts live in the result)."""
+        batch = list(islice(records, MAX_ERROR_RECORDS))
+        if batch:
+            self._on_loop(lambda: self._registry._append_errors(self.task_id, batch))
+
+    def _on_loop(self, call: Callable[[], None]) -> None:
         try:
             running_loop = asyncio.get_running_loop()
         except RuntimeError:
             running_loop = None
         if running_loop is self._loop:
-            self._registry._update(self.task_id, **changes)
+            call()
             return
         with contextlib.suppress(RuntimeError):  # the loop closed under a late worker thread
-            self._loop.call_soon_threadsafe(lambda: self._registry._update(self.task_id, **changes))
+            self._loop.call_soon_threadsafe(call)
 
 
 Job = Callable[[TaskContext], Awaitable[dict[str, Any]]]
 
 
 def error_payload(exc: BaseException) -> dict[str, Any]:
+    """What a failed task records: the error's own words; anything unexpected stays in the log."""
     if isinstance(exc, BackendError):
         return {"code": exc.code, "message": exc.message, "details": _jsonable(exc.details)}
-    return {"code": "internal_error", "message": f"{type(exc).__name__}: {exc}"[:1000], "details": {}}
+    return {
+        "code": "internal_error",
+        "message": "the task failed unexpectedly; see the node's log",
+        "details": {},
+    }
 
 
 def _jsonable(value: Any) -> Any:
     return orjson.loads(orjson.dumps(value, default=str))
+
+
+@dataclass
+class _Pace:
+    """Where the current phase started, for its rate."""
+
+    phase: str | None
+    started: float
+    rows: int
 
 
 class TaskRegistry:
@@ -146,8 +253,23 @@ class TaskRegistry:
         self._pending: dict[str, int] = {}  # per serial key: queued + running
         self._persisted_at: dict[str, float] = {}
         self._flush_scheduled: set[str] = set()
+        self._pace: dict[str, _Pace] = {}
+        # The exception a job failed with, for requests waiting on it in this process (traceback
+        # dropped); answered as if the request had raised it.
+        self._failures: dict[str, BaseException] = {}
         self._changed: asyncio.Condition | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._closed = False
+
+    @classmethod
+    def from_settings(cls, base_path: Path, settings: TaskSettings) -> TaskRegistry:
+        return cls(
+            base_path,
+            queue_bound=settings.queue_bound,
+            retry_after_s=settings.retry_after_s,
+            retention=settings.retention,
+            shutdown_grace_s=settings.shutdown_grace_s,
+        )
 
     # ---- lifecycle
     async def start(self) -> None:
@@ -169,6 +291,10 @@ class TaskRegistry:
                     task,
                     status=TaskStatus.FAILED,
                     finished_at=now,
+                    phase=None,
+                    message=None,
+                    eta_seconds=None,
+                    rows_per_second=None,
                     error={
                         "code": "interrupted",
                         "message": f"the node stopped while this task was {task.status.value}; it did not complete",
@@ -182,7 +308,8 @@ class TaskRegistry:
 
     async def close(self) -> None:
         """Lets running tasks finish within the grace period, then cancels the rest: those end
-        failed (`cancelled`), persisted."""
+        failed (`cancelled`), persisted. Idempotent; no task is accepted afterwards."""
+        self._closed = True
         running = list(self._running.values())
         if running and self.shutdown_grace_s > 0:
             await asyncio.wait(running, timeout=self.shutdown_grace_s)
@@ -214,6 +341,17 @@ class TaskRegistry:
             return self._pending.get(serial_key, 0)
         return sum(self._pending.values())
 
+    def errors(self, task_id: str, *, page: int = 1, per_page: int = 100) -> ErrorPage:
+        """Page `page` (from 1) of the task's error records, oldest first."""
+        task = self.get(task_id)
+        start = (page - 1) * per_page
+        records: list[dict[str, Any]] = []
+        path = self._errors_path(task_id)
+        if task.error_count and start < task.error_count:
+            with contextlib.suppress(FileNotFoundError), path.open("rb") as lines:
+                records = [orjson.loads(line) for line in islice(lines, start, start + per_page)]
+        return ErrorPage(task_id, task.error_count, page, per_page, records)
+
     async def watch(self, task_id: str) -> AsyncIterator[Task]:
         """Yields the task now and after every change, ending after its terminal state."""
         assert self._changed is not None, "TaskRegistry.start() was not awaited"
@@ -234,6 +372,18 @@ class TaskRegistry:
             last = snapshot
         return last
 
+    async def result(self, task_id: str) -> dict[str, Any]:
+        """Waits for the task; its result, or the error it failed with raised again (the job's own
+        exception when it ran in this process, with `task_id` added to its details)."""
+        done = await self.wait(task_id)
+        if done.status is TaskStatus.SUCCEEDED:
+            return done.result or {}
+        failure = self._failures.get(task_id)
+        if isinstance(failure, BackendError):
+            failure.details.setdefault("task_id", task_id)
+            raise failure
+        raise TaskFailed(done)
+
     # ---- submission
     def submit(
         self,
@@ -245,6 +395,8 @@ class TaskRegistry:
         params: dict[str, Any] | None = None,
     ) -> Task:
         assert self._loop is not None, "TaskRegistry.start() was not awaited"
+        if self._closed:
+            raise BackendUnavailable("the node is shutting down; retry on another node or later")
         if serial_key is not None and self._pending.get(serial_key, 0) > self.queue_bound:
             raise Overloaded(
                 f"{self._pending[serial_key]} tasks already running or queued for {serial_key!r}; retry later",
@@ -275,39 +427,23 @@ class TaskRegistry:
             async with lock if lock is not None else contextlib.nullcontext():
                 self._update(task_id, status=TaskStatus.RUNNING, started_at=datetime.now(UTC), persist=True)
                 result = await job(TaskContext(self, task_id, self._loop))
-            self._update(
-                task_id,
-                status=TaskStatus.SUCCEEDED,
-                progress=100.0,
-                result=_jsonable(result),
-                finished_at=datetime.now(UTC),
-                persist=True,
-            )
+            self._finish(task_id, TaskStatus.SUCCEEDED, progress=100.0, result=_jsonable(result))
         except asyncio.CancelledError:
-            self._update(
-                task_id,
-                status=TaskStatus.FAILED,
-                error={
-                    "code": "cancelled",
-                    "message": "the node shut down before the task finished",
-                    "details": {},
-                },
-                finished_at=datetime.now(UTC),
-                persist=True,
-            )
+            error = {
+                "code": "cancelled",
+                "message": "the node shut down before the task finished",
+                "details": {},
+            }
+            self._finish(task_id, TaskStatus.FAILED, error=error)
             raise
         except Exception as exc:
             if not isinstance(exc, BackendError):
                 log.exception("task %s failed", task_id)
-            self._update(
-                task_id,
-                status=TaskStatus.FAILED,
-                error=error_payload(exc),
-                finished_at=datetime.now(UTC),
-                persist=True,
-            )
+            self._failures[task_id] = exc.with_traceback(None)
+            self._finish(task_id, TaskStatus.FAILED, error=error_payload(exc))
         finally:
             self._running.pop(task_id, None)
+            self._pace.pop(task_id, None)
             if serial_key is not None:
                 self._pending[serial_key] -= 1
                 if not self._pending[serial_key]:
@@ -315,6 +451,65 @@ class TaskRegistry:
                     self._serial_locks.pop(serial_key, None)
 
     # ---- state
+    def _finish(self, task_id: str, status: TaskStatus, **changes: Any) -> None:
+        task = self._tasks.get(task_id)
+        if task is None:
+            return
+        finished = datetime.now(UTC)
+        rate = None
+        if task.started_at is not None and task.rows_done:
+            elapsed = (finished - task.started_at).total_seconds()
+            rate = round(task.rows_done / elapsed, 1) if elapsed > 0 else None
+        self._update(
+            task_id,
+            status=status,
+            finished_at=finished,
+            phase=None,
+            message=None,
+            eta_seconds=None,
+            rows_per_second=rate,
+            persist=True,
+            **changes,
+        )
+
+    def _report(self, task_id: str, changes: dict[str, Any]) -> None:
+        task = self._tasks.get(task_id)
+        if task is None or task.status.terminal:
+            return
+        now = asyncio.get_running_loop().time()
+        rows = changes.get("rows_done", task.rows_done)
+        pace = self._pace.get(task_id)
+        if pace is None or ("phase" in changes and changes["phase"] != pace.phase):
+            # A new phase measures its own rows from here.
+            pace = self._pace[task_id] = _Pace(changes.get("phase", task.phase), now, rows)
+            changes.setdefault("rows_per_second", None)
+            changes.setdefault("eta_seconds", None)
+        elapsed = now - pace.started
+        if "rows_done" in changes and elapsed > 0 and elapsed >= _MIN_RATE_WINDOW_S:
+            rate = (rows - pace.rows) / elapsed
+            total = changes.get("rows_total", task.rows_total)
+            changes["rows_per_second"] = round(rate, 1)
+            changes["eta_seconds"] = (
+                round(max(0, total - rows) / rate, 1) if rate > 0 and total is not None else None
+            )
+        self._update(task_id, **changes)
+
+    def _append_errors(self, task_id: str, records: list[dict[str, Any]]) -> None:
+        task = self._tasks.get(task_id)
+        if task is None:
+            return
+        room = MAX_ERROR_RECORDS - task.error_count
+        records = records[: max(0, room)]
+        if not records:
+            return
+        with self._errors_path(task_id).open("ab") as out:
+            out.writelines(orjson.dumps(_jsonable(r)) + b"\n" for r in records)
+        task = self._tasks[task_id] = replace(task, error_count=task.error_count + len(records))
+        if task.status.terminal:
+            self._write(task)
+        else:
+            self._update(task_id)
+
     def _update(self, task_id: str, *, persist: bool = False, **changes: Any) -> None:
         task = self._tasks.get(task_id)
         if task is None or task.status.terminal:
@@ -353,6 +548,9 @@ class TaskRegistry:
 
         asyncio.get_running_loop().create_task(_wake())
 
+    def _errors_path(self, task_id: str) -> Path:
+        return self.dir / f"{task_id}.errors.jsonl"
+
     def _write(self, task: Task) -> None:
         # Small file, atomic replace: a crash leaves the previous state, never half a file.
         path = self.dir / f"{task.task_id}.json"
@@ -366,5 +564,28 @@ class TaskRegistry:
         )
         for task in finished[self.retention :]:
             del self._tasks[task.task_id]
-            with contextlib.suppress(OSError):
-                (self.dir / f"{task.task_id}.json").unlink()
+            self._failures.pop(task.task_id, None)
+            for path in (self.dir / f"{task.task_id}.json", self._errors_path(task.task_id)):
+                with contextlib.suppress(OSError):
+                    path.unlink()
+
+
+@contextlib.asynccontextmanager
+async def task_service(app: FastAPI, node: NodeState) -> AsyncIterator[TaskRegistry]:
+    """The app's service hook: the node's one task registry, for every feature that runs tasks."""
+    registry = TaskRegistry.from_settings(node.settings.base_path, TaskSettings())
+    await registry.start()
+    node.services[SERVICE_NAME] = registry
+    try:
+        yield registry
+    finally:
+        node.services.pop(SERVICE_NAME, None)
+        await registry.close()
+
+
+def node_tasks(node: NodeState) -> TaskRegistry:
+    """The registry task_service put on the node."""
+    registry = node.services.get(SERVICE_NAME)
+    if not isinstance(registry, TaskRegistry):
+        raise RuntimeError("the node has no task registry: task_service must start before its users")
+    return registry

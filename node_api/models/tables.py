@@ -29,6 +29,22 @@ class CreateTableRequest(BaseModel):
     )
 
 
+class StagedFileModel(BaseModel):
+    """One Parquet file of a staging table, as its footer declares it."""
+
+    path: str
+    rows: int
+    bytes: int = Field(description="The file's size in storage.")
+
+
+class LoadFileModel(StagedFileModel):
+    """One file of a load. parse_errors/duplicates: rows of this file skipped with ignore_errors
+    (S3 copies only: a staging table does not keep which file a row came from)."""
+
+    parse_errors: int | None = None
+    duplicates: int | None = None
+
+
 class CreateTableResponse(BaseModel):
     status: str = "success"
     graph_id: str
@@ -36,6 +52,7 @@ class CreateTableResponse(BaseModel):
     row_count: int
     size_bytes: int
     s3_location: str
+    files: list[StagedFileModel] = Field(default_factory=list, description="Per file, in path order.")
     task_id: str
     execution_time_ms: float
 
@@ -44,10 +61,14 @@ class StagingTableModel(BaseModel):
     graph_id: str
     table_name: str
     row_count: int
-    size_bytes: int = Field(description="Bytes the table occupies in the staging database.")
+    size_bytes: int = Field(description="Arrow (uncompressed) bytes of the staged rows.")
     s3_location: str
     columns: list[dict[str, str]]
     created_at: datetime
+    file_count: int
+    files: list[StagedFileModel] | None = Field(
+        None, description="Per file, in path order (GET of one table; omitted from listings)."
+    )
 
 
 class DeleteTableResponse(BaseModel):
@@ -112,6 +133,7 @@ class TableLoadResult(BaseModel):
     parse_errors: int = Field(description="Rows with a value that does not convert to the column's type.")
     insert_errors: int = Field(description="Rows the graph refused (key exists, null key, missing node).")
     warnings: list[str] = Field(default_factory=list, description="The engine's messages, first 100.")
+    files: list[LoadFileModel] = Field(default_factory=list)
 
 
 class IngestResponse(BaseModel):
@@ -130,6 +152,7 @@ class IngestResponse(BaseModel):
     parse_errors: int | None = None
     insert_errors: int | None = None
     warnings: list[str] = Field(default_factory=list)
+    files: list[LoadFileModel] | None = None
     # ... or every table (rebuild=true).
     tables: list[TableLoadResult] | None = None
     graph_tables_left_empty: list[str] | None = None

@@ -5,11 +5,9 @@ from __future__ import annotations
 from fastapi import APIRouter, Request, status
 from starlette.responses import Response
 
-from node_api.backends import errors as be
-from node_api.core.staging.service import StagingDep
-from node_api.deps import GraphIdDep, NodeDep
+from node_api.deps import GraphIdDep
 from node_api.models.tables import CopyRequest, TaskAccepted
-from node_api.routers.tables import accepted, credentials_of
+from node_api.routers.tables import StagingDep, accepted, credentials_of
 
 router = APIRouter(tags=["ingestion"])
 
@@ -21,13 +19,8 @@ router = APIRouter(tags=["ingestion"])
     name="s3_copy",
     summary="Copy Parquet files from S3 into a graph table (monitor via /tasks/{task_id}/monitor)",
 )
-async def s3_copy(
-    graph_id: GraphIdDep, body: CopyRequest, request: Request, node: NodeDep, staging: StagingDep
-) -> Response:
-    await node.backend.database_info(graph_id)
-    if not node.backend.capabilities.s3_copy:
-        raise be.Unsupported(f"S3 bulk copy is not supported by the {node.backend.kind} backend")
-    task = staging.copy(
+async def s3_copy(graph_id: GraphIdDep, body: CopyRequest, request: Request, staging: StagingDep) -> Response:
+    task = await staging.start_copy(
         graph_id,
         body.table_name,
         body.s3_pattern,

@@ -104,7 +104,7 @@ async def test_bad_inputs_fail_clearly_and_keep_the_graph(client, s3):
     await rejected("Entity", "s3://no-such-bucket/x/*.parquet", 404, "source_not_found", stage_status=404)
     await rejected("Entity", "s3://tenant-data/bad/nothing-here/*.parquet", 404, "source_not_found", 404)
     s3.put_object(Bucket="tenant-data", Key="bad/corrupt/a.parquet", Body=b"PAR1 this is not parquet PAR1")
-    await rejected("Entity", "s3://tenant-data/bad/corrupt/*.parquet", 422, "source_unreadable", 422)
+    await rejected("Entity", "s3://tenant-data/bad/corrupt/*.parquet", 422, "not_parquet", 422)
     # The failed re-stagings left the previous staging table in place.
     listed = (await client.get("/databases/g_bad/tables")).json()
     assert [(t["table_name"], t["row_count"]) for t in listed] == [("Entity", 10)]

@@ -1,4 +1,5 @@
-"""Background tasks: S3 bulk copy monitored over SSE, the per-database queue bound, and restarts."""
+"""Background tasks: S3 bulk copy monitored over SSE with readable progress, per-file counts and
+paged errors, the per-database queue bound, restarts, and the registry on its own."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from pathlib import Path
 import httpx
 import pyarrow as pa
 import pyarrow.compute as pc
+import pytest
 
 from node_api.core.tasks import TaskRegistry, TaskStatus
 from staging.helpers import (
@@ -66,10 +68,22 @@ async def test_s3_copy_task_streams_progress_then_its_result(client, s3):
     events = _sse(monitor.text)
     assert events[0][0] == "progress" and events[-1][0] == "completed"
     assert all(name == "progress" for name, _ in events[:-1])
+    # Real counts as it goes: reading 40,000 rows, then loading them.
+    phases = [(e["phase"], e["rows_total"]) for name, e in events[:-1] if e["phase"] in ("reading", "loading")]
+    assert ("reading", 40_000) in phases and ("loading", 40_000) in phases
+    assert [e["progress"] for _, e in events] == sorted(e["progress"] for _, e in events)
     final = events[-1][1]
     assert final["status"] == "succeeded" and final["progress"] == 100
     assert final["result"]["rows_ingested"] == 40_000 and final["result"]["rows_skipped"] == 0
-    assert final["rows_done"] == 40_000
+    assert final["rows_done"] == final["rows_total"] == 40_000
+    # A finished task keeps its counts, not its last progress message.
+    assert final["message"] is None and final["phase"] is None and final["eta_seconds"] is None
+    assert final["rows_per_second"] > 0
+    files = final["result"]["files"]
+    assert [(f["path"].rsplit("/", 1)[1], f["rows"], f["parse_errors"], f["duplicates"]) for f in files] == [
+        ("a.parquet", 20_000, 0, 0),
+        ("b.parquet", 20_000, 0, 0),
+    ]
     assert (await cypher_rows(client, "g_copy", "MATCH (n:Entity) RETURN count(n)")) == [[40_000]]
 
     status = (await client.get(f"/tasks/{task['task_id']}/status")).json()
@@ -93,7 +107,7 @@ async def test_s3_copy_task_streams_progress_then_its_result(client, s3):
 async def test_queue_bound_answers_503_with_retry_after(client, s3):
     await create_graph(client, "g_busy")
     await create_graph(client, "g_free")
-    registry: TaskRegistry = client.app.state.node.services["staging"].tasks
+    registry: TaskRegistry = client.app.state.node.services["tasks"]
     release = asyncio.Event()
 
     async def blocker(ctx) -> dict:
@@ -135,7 +149,7 @@ async def test_restart_reports_the_task_in_flight_as_failed(staging_settings, s3
             json={"table_name": "Entity", "s3_pattern": "s3://tenant-data/restart/e.parquet"},
         )
         assert staged.status_code == 200
-        registry: TaskRegistry = client.app.state.node.services["staging"].tasks
+        registry: TaskRegistry = client.app.state.node.services["tasks"]
 
         async def never_ends(ctx) -> dict:
             ctx.report(progress=40, rows_done=40, message="halfway")
@@ -177,7 +191,7 @@ async def test_ingest_without_waiting_returns_202(client, s3):
     )
     accepted = await client.post("/databases/g_async/tables/Entity/ingest", json={"wait": False})
     assert accepted.status_code == 202
-    registry: TaskRegistry = client.app.state.node.services["staging"].tasks
+    registry: TaskRegistry = client.app.state.node.services["tasks"]
     done = await registry.wait(accepted.json()["task_id"])
     assert done.status is TaskStatus.SUCCEEDED and done.result["rows_ingested"] == 10
 
@@ -214,7 +228,7 @@ async def test_registry_keeps_order_per_key_and_runs_keys_in_parallel(tmp_path: 
 
 async def test_watch_yields_each_change_while_running(client):
     """httpx's ASGI transport buffers a response; the feed behind /monitor is checked incrementally here."""
-    registry: TaskRegistry = client.app.state.node.services["staging"].tasks
+    registry: TaskRegistry = client.app.state.node.services["tasks"]
     step = asyncio.Event()
 
     async def slow(ctx) -> dict:
@@ -303,3 +317,106 @@ async def test_node_killed_mid_ingest_reports_failed_and_keeps_the_graph_whole(
         again = await client.post("/databases/g_crash/tables/Entity/ingest", json={})
         assert again.status_code == 200, again.text
         assert await cypher_rows(client, "g_crash", "MATCH (n:Entity) RETURN count(n)") == [[rows + 1]]
+
+
+async def test_copy_errors_name_the_file_and_row_and_are_paged(client, s3):
+    await create_graph(client, "g_errors")
+    good = entities(4).cast(pa.schema([("identifier", pa.string()), ("name", pa.string()), ("score", pa.string())]))
+    bad = pa.table({"identifier": ["e9", "e1", "e8"], "name": ["x", "dup", "y"], "score": ["1.5", "2", "oops"]})
+    put_parquet(s3, "errors/a.parquet", good)
+    put_parquet(s3, "errors/b.parquet", bad)  # "oops" is not a DOUBLE; e1 repeats a.parquet's row
+    accepted = await client.post(
+        "/databases/g_errors/copy",
+        json={"s3_pattern": "s3://tenant-data/errors/*.parquet", "table_name": "Entity", "ignore_errors": True},
+    )
+    done = (await client.app.state.node.services["tasks"].wait(accepted.json()["task_id"]))
+    assert done.status is TaskStatus.SUCCEEDED, done.error
+    result = done.result
+    assert (result["rows_received"], result["parse_errors"], result["duplicates"], result["rows_ingested"]) == (
+        7, 1, 1, 5,
+    )
+    by_file = {f["path"].rsplit("/", 1)[1]: f for f in result["files"]}
+    assert (by_file["a.parquet"]["parse_errors"], by_file["a.parquet"]["duplicates"]) == (0, 0)
+    assert (by_file["b.parquet"]["parse_errors"], by_file["b.parquet"]["duplicates"]) == (1, 1)
+
+    first = (await client.get(f"/tasks/{done.task_id}/errors", params={"per_page": 1})).json()
+    second = (await client.get(f"/tasks/{done.task_id}/errors", params={"per_page": 1, "page": 2})).json()
+    assert first["total"] == second["total"] == 2 and first["page"] == 1 and second["page"] == 2
+    records = {r["code"]: r for r in first["errors"] + second["errors"]}
+    assert records["parse_error"]["file"].endswith("b.parquet") and records["parse_error"]["row"] == 2
+    assert records["parse_error"]["column"] == "score" and records["parse_error"]["value"] == "oops"
+    assert records["duplicate"]["file"].endswith("b.parquet") and records["duplicate"]["row"] == 1
+    assert records["duplicate"]["value"] == "e1"
+    past = (await client.get(f"/tasks/{done.task_id}/errors", params={"page": 3, "per_page": 1})).json()
+    assert past["errors"] == [] and past["total"] == 2
+    assert (await client.get("/tasks/task_nope/errors")).status_code == 404
+
+
+async def test_staging_reports_rows_as_it_goes(client, staging_settings, monkeypatch):
+    import pyarrow.parquet as pq
+
+    from node_api.core.tasks import TaskContext
+
+    await create_graph(client, "g_progress")
+    for part in range(3):
+        pq.write_table(entities(1000, start=part * 1000), staging_settings.local_root / f"p{part}.parquet")
+    reports: list[dict] = []
+    original = TaskContext.report
+
+    def spy(self, **changes):
+        reports.append(changes)
+        original(self, **changes)
+
+    monkeypatch.setattr(TaskContext, "report", spy)
+    staged = await client.post(
+        "/databases/g_progress/tables",
+        json={"table_name": "Entity", "s3_pattern": f"file://{staging_settings.local_root}/p*.parquet"},
+    )
+    assert staged.status_code == 200 and staged.json()["row_count"] == 3000
+    # The total is known from the footers before the first row is read, and the count ends there.
+    assert reports[0] == {"phase": "staging", "rows_done": 0, "rows_total": 3000, "progress": 0.0,
+                          "message": "staging Entity"}
+    assert reports[-1]["rows_done"] == 3000 and reports[-1]["progress"] == 100
+    status = (await client.get(f"/tasks/{staged.json()['task_id']}/status")).json()
+    assert (status["rows_done"], status["rows_total"], status["message"]) == (3000, 3000, None)
+
+
+async def test_rate_and_eta_follow_the_reported_rows(tmp_path: Path, monkeypatch):
+    """The registry's arithmetic, with the minimum rate window at 0 (no waiting on a clock)."""
+    from node_api.core import tasks as tasks_module
+
+    monkeypatch.setattr(tasks_module, "_MIN_RATE_WINDOW_S", 0.0)
+    registry = TaskRegistry(tmp_path, queue_bound=1, retry_after_s=1)
+    await registry.start()
+    step = asyncio.Event()
+    checked = asyncio.Event()
+
+    async def job(ctx) -> dict:
+        ctx.report(phase="reading", rows_done=0, rows_total=1000)
+        await asyncio.sleep(0.01)
+        ctx.report(rows_done=400)
+        step.set()
+        await checked.wait()
+        ctx.report(phase="loading", rows_done=0, rows_total=1000)
+        return {}
+
+    task = registry.submit("t", job)
+    await step.wait()
+    await asyncio.sleep(0)
+    now = registry.get(task.task_id)
+    assert now.phase == "reading" and now.rows_done == 400 and now.rows_per_second > 0
+    assert now.eta_seconds == pytest.approx((1000 - 400) / now.rows_per_second, abs=0.1)  # rounded to 0.1 s
+    checked.set()
+    done = await registry.wait(task.task_id)
+    assert done.status is TaskStatus.SUCCEEDED and done.phase is None and done.eta_seconds is None
+    await registry.close()
+
+
+async def test_the_task_routes_need_only_the_registry(client):
+    """/tasks reads the node's registry; the staging service is not involved."""
+    staging = client.app.state.node.services.pop("staging")
+    try:
+        assert (await client.get("/tasks")).status_code == 200
+        assert (await client.get("/tasks/task_nope/status")).json()["error"]["code"] == "task_not_found"
+    finally:
+        client.app.state.node.services["staging"] = staging

@@ -1,10 +1,14 @@
-"""Errors of the staging and ingestion path.
+"""Errors of the staging and ingestion path, each with the HTTP status it means.
 
-They subclass the backend errors so the app's error mapping applies; each also carries the HTTP
-status it means (`install_staging` registers one handler for the lot).
+They subclass the backend errors so the app's error body applies; create_app mounts the staging
+routers with one handler that answers `status_code` for the lot (routers.install_feature). Messages are the API's own words: engine text
+(DuckDB's, Kuzu's) goes to the log, never into a message.
 """
 
 from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any, Self
 
 from node_api.backends.errors import BackendError
 
@@ -12,6 +16,12 @@ from node_api.backends.errors import BackendError
 class StagingError(BackendError):
     code = "staging_error"
     status_code = 400
+    # Per-file / per-row error records a task keeps (GET /tasks/{id}/errors), beyond the message.
+    records: tuple[dict[str, Any], ...] = ()
+
+    def with_records(self, records: Iterable[dict[str, Any]]) -> Self:
+        self.records = tuple(records)
+        return self
 
 
 class InvalidSource(StagingError):
@@ -22,16 +32,31 @@ class InvalidSource(StagingError):
 
 
 class SourceNotFound(StagingError):
-    """Missing bucket, or no file matches the pattern."""
+    """Missing bucket, missing file, or no file matches the pattern."""
 
     code = "source_not_found"
     status_code = 404
 
 
-class SourceUnreadable(StagingError):
-    """The files exist but are not readable Parquet (corrupt, truncated, wrong format)."""
+class AccessDenied(StagingError):
+    """The storage refused the credentials (HTTP 401/403 from S3, EACCES on a local file)."""
 
-    code = "source_unreadable"
+    code = "access_denied"
+    status_code = 403
+
+
+class SourceUnreachable(StagingError):
+    """The storage did not answer (DNS, connection refused, timeouts) or answered with a server error
+    after DuckDB's retries. 502: the node is fine, the storage behind it is not."""
+
+    code = "source_unreachable"
+    status_code = 502
+
+
+class NotParquet(StagingError):
+    """A file exists but is not readable Parquet (no footer magic, corrupt metadata, truncated)."""
+
+    code = "not_parquet"
     status_code = 422
 
 
@@ -46,7 +71,8 @@ class GraphTableNotFound(StagingError):
 
 
 class SchemaMismatch(StagingError):
-    """The staged columns do not fit the graph table (missing/extra columns, uncastable values)."""
+    """Files whose columns cannot be unified without losing values, or staged columns that do not
+    fit the graph table (missing/extra columns, uncastable values)."""
 
     code = "schema_mismatch"
     status_code = 422
@@ -60,7 +86,8 @@ class DataRejected(StagingError):
 
 
 class StagingQueryRejected(StagingError):
-    """Tenant SQL that is not a single read-only statement, or that the lock-down refused."""
+    """Tenant SQL outside the allow-list (node_api/core/staging/policy.py), or refused by DuckDB's
+    own lock-down."""
 
     code = "forbidden_statement"
     status_code = 403
@@ -76,6 +103,19 @@ class StagingQueryTimeout(StagingError):
     status_code = 408
 
 
-class TaskNotFound(StagingError):
-    code = "task_not_found"
-    status_code = 404
+class StagingInternalError(StagingError):
+    """DuckDB failed in a way the node did not expect; the detail is in the node's log."""
+
+    code = "internal_error"
+    status_code = 500
+
+
+def duckdb_reason(exc: BaseException, limit: int = 300) -> str:
+    """DuckDB's first line about the tenant's own SQL or data ("Referenced column "x" not found"),
+    without its "Binder Error: " prefix or the LINE/caret context. Only for errors whose cause is
+    the tenant's input; anything else is answered without DuckDB's text."""
+    first = str(exc).split("\n", 1)[0].strip()
+    head, sep, rest = first.partition(": ")
+    if sep and head.endswith("Error"):
+        first = rest
+    return first[:limit]

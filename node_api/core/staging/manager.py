@@ -3,9 +3,11 @@
 Lock-down (engine facts, DuckDB 1.5): the instance is opened with `enable_external_access=false`,
 which refuses every file/URL the SQL names (read_csv, ATTACH, COPY TO, EXPORT, glob, s3://...) and
 extension INSTALL/LOAD; `lock_configuration=true` then refuses SET/RESET/PRAGMA-setters. Data still
-enters through Arrow objects the node registers on a cursor (not a file access). Tenant SQL is one
-statement, parsed by DuckDB itself, of type SELECT/EXPLAIN, run inside `BEGIN TRANSACTION READ ONLY`
-on a pooled cursor, interrupted at its deadline.
+enters through Arrow objects the node registers on a cursor (not a file access). Tenant SQL goes
+through query.py (policy check, read-only transaction, deadline) on a cursor of `readers`.
+
+Besides the tables, `_staging_meta` records each table's source pattern, counts and its files
+(path, rows, bytes, in path order), written in the same transaction as the table.
 """
 
 from __future__ import annotations
@@ -13,8 +15,7 @@ from __future__ import annotations
 import shutil
 import threading
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -24,27 +25,25 @@ import duckdb
 import pyarrow as pa
 
 from node_api.backends.errors import DatabaseBusy
-from node_api.core.staging.errors import (
-    StagingQueryFailed,
-    StagingQueryRejected,
-    StagingQueryTimeout,
-    StagingTableNotFound,
-)
+from node_api.core.staging.errors import StagingInternalError, StagingTableNotFound
 from node_api.core.staging.extensions import BASE_CONFIG
+from node_api.core.staging.files import ParquetFile, resolve
 from node_api.core.staging.pool import CursorPool
 from node_api.core.staging.settings import StagingSettings
 from node_api.core.staging.sources import (
     S3Credentials,
+    classify_read_error,
     open_reader,
     parse_source,
-    translate_read_error,
 )
 from node_api.security.paths import graph_dir, validate_identifier
 
 STAGING_DIR = "staging"
 STAGING_FILE = "staging.duckdb"
 _META = "_staging_meta.tables"
-_READ_ONLY_TYPES = {duckdb.StatementType.SELECT, duckdb.StatementType.EXPLAIN}
+_FILES = "_staging_meta.files"
+
+Progress = Callable[[int, int], None]  # (rows done, rows total)
 
 
 @dataclass(frozen=True)
@@ -55,6 +54,8 @@ class StagedTable:
     s3_location: str
     columns: list[dict[str, str]]
     created_at: datetime
+    file_count: int
+    files: list[ParquetFile] | None = None  # None: not loaded (listings)
 
 
 def quote(name: str) -> str:
@@ -75,7 +76,7 @@ class StagingDatabase:
             lock_configuration="true",
         )
         self.path = path
-        self._settings = settings
+        self.settings = settings
         self._db = duckdb.connect(str(path), config=config)
         self._inode = path.stat().st_ino
         self._write_lock = threading.Lock()
@@ -84,6 +85,10 @@ class StagingDatabase:
             self._db.execute(
                 f"CREATE TABLE IF NOT EXISTS {_META} (key VARCHAR PRIMARY KEY, table_name VARCHAR, "
                 "s3_location VARCHAR, row_count BIGINT, size_bytes BIGINT, created_at TIMESTAMPTZ)"
+            )
+            self._db.execute(
+                f"CREATE TABLE IF NOT EXISTS {_FILES} (key VARCHAR, position INTEGER, path VARCHAR, "
+                "rows BIGINT, bytes BIGINT)"
             )
         self.readers = CursorPool(self._db, settings.read_pool_size)
 
@@ -100,13 +105,21 @@ class StagingDatabase:
 
     # ---- writes (serialized per graph)
     def replace_table(
-        self, table_name: str, data: pa.RecordBatchReader, s3_location: str, size_of: Callable[[], int]
+        self,
+        table_name: str,
+        data: pa.RecordBatchReader,
+        s3_location: str,
+        files: Sequence[ParquetFile],
+        size_of: Callable[[], int],
     ) -> StagedTable:
         """Swaps the table in one transaction: on any error the previous version stays.
 
+        The rows staged must be exactly the rows the files' footers declare, or nothing is kept.
         size_bytes is the Arrow (uncompressed, in-memory) size of the staged rows: DuckDB only knows
         a table's on-disk blocks after a CHECKPOINT, which cannot run beside open transactions.
         """
+        key = table_name.lower()
+        expected = sum(f.rows for f in files)
         with self._write_lock:
             cur = self._db.cursor()
             try:
@@ -117,16 +130,19 @@ class StagingDatabase:
                         f"CREATE OR REPLACE TABLE main.{quote(table_name)} AS SELECT * FROM __incoming"
                     )
                     row_count = cur.execute(f"SELECT count(*) FROM main.{quote(table_name)}").fetchone()[0]  # type: ignore[index]
+                    if row_count != expected:
+                        raise StagingInternalError(
+                            f"staged {row_count} rows where the files hold {expected}; nothing was kept",
+                            table_name=table_name,
+                        )
                     cur.execute(
                         f"INSERT OR REPLACE INTO {_META} VALUES (?, ?, ?, ?, ?, ?)",
-                        [
-                            table_name.lower(),
-                            table_name,
-                            s3_location,
-                            row_count,
-                            size_of(),
-                            datetime.now(UTC),
-                        ],
+                        [key, table_name, s3_location, row_count, size_of(), datetime.now(UTC)],
+                    )
+                    cur.execute(f"DELETE FROM {_FILES} WHERE key = ?", [key])
+                    cur.executemany(
+                        f"INSERT INTO {_FILES} VALUES (?, ?, ?, ?, ?)",
+                        [[key, i, f.path, f.rows, f.bytes] for i, f in enumerate(files)],
                     )
                     cur.execute("COMMIT")
                 except BaseException:
@@ -147,6 +163,7 @@ class StagingDatabase:
                 cur.execute("BEGIN TRANSACTION")
                 cur.execute(f"DROP TABLE main.{quote(table_name)}")
                 cur.execute(f"DELETE FROM {_META} WHERE key = ?", [table_name.lower()])
+                cur.execute(f"DELETE FROM {_FILES} WHERE key = ?", [table_name.lower()])
                 cur.execute("COMMIT")
             finally:
                 cur.close()
@@ -160,15 +177,13 @@ class StagingDatabase:
         ).fetchone()
         return bool(row and row[0])
 
+    def table_names(self) -> list[str]:
+        with self.readers.checkout() as cur:
+            return self._names(cur)
+
     def list_tables(self) -> list[StagedTable]:
         with self.readers.checkout() as cur:
-            names = [
-                r[0]
-                for r in cur.execute(
-                    "SELECT table_name FROM duckdb_tables() WHERE schema_name = 'main' ORDER BY table_name"
-                ).fetchall()
-            ]
-        return [self.describe(n) for n in names]
+            return [self._describe(cur, name, with_files=False) for name in self._names(cur)]
 
     def describe(self, table_name: str) -> StagedTable:
         with self.readers.checkout() as cur:
@@ -176,20 +191,45 @@ class StagingDatabase:
                 raise StagingTableNotFound(
                     f"staging table {table_name!r} does not exist", table_name=table_name
                 )
-            columns = [
-                {"name": r[0], "type": r[1]}
-                for r in cur.execute(
-                    "SELECT column_name, data_type FROM duckdb_columns() WHERE schema_name = 'main' "
-                    "AND lower(table_name) = lower(?) ORDER BY column_index",
-                    [table_name],
-                ).fetchall()
-            ]
-            meta = cur.execute(
-                f"SELECT table_name, s3_location, row_count, size_bytes, created_at FROM {_META} WHERE key = ?",
-                [table_name.lower()],
-            ).fetchone()
+            return self._describe(cur, table_name, with_files=True)
+
+    @staticmethod
+    def _names(cur: duckdb.DuckDBPyConnection) -> list[str]:
+        return [
+            r[0]
+            for r in cur.execute(
+                "SELECT table_name FROM duckdb_tables() WHERE schema_name = 'main' ORDER BY table_name"
+            ).fetchall()
+        ]
+
+    @staticmethod
+    def _describe(cur: duckdb.DuckDBPyConnection, table_name: str, *, with_files: bool) -> StagedTable:
+        key = table_name.lower()
+        columns = [
+            {"name": r[0], "type": r[1]}
+            for r in cur.execute(
+                "SELECT column_name, data_type FROM duckdb_columns() WHERE schema_name = 'main' "
+                "AND lower(table_name) = ? ORDER BY column_index",
+                [key],
+            ).fetchall()
+        ]
+        meta = cur.execute(
+            f"SELECT table_name, s3_location, row_count, size_bytes, created_at FROM {_META} WHERE key = ?",
+            [key],
+        ).fetchone()
         if meta is None:  # created outside the manager (should not happen): still describe it
             meta = (table_name, "", 0, 0, datetime.now(UTC))
+        files = None
+        if with_files:
+            files = [
+                ParquetFile(r[0], int(r[1]), int(r[2]))
+                for r in cur.execute(
+                    f"SELECT path, rows, bytes FROM {_FILES} WHERE key = ? ORDER BY position", [key]
+                ).fetchall()
+            ]
+            file_count = len(files)
+        else:
+            file_count = int(cur.execute(f"SELECT count(*) FROM {_FILES} WHERE key = ?", [key]).fetchone()[0])  # type: ignore[index]
         return StagedTable(
             table_name=meta[0],
             row_count=int(meta[2]),
@@ -197,6 +237,8 @@ class StagingDatabase:
             s3_location=meta[1],
             columns=columns,
             created_at=meta[4],
+            file_count=file_count,
+            files=files,
         )
 
     def read_arrow(self, sql: str, params: list[Any] | None = None) -> pa.Table:
@@ -208,67 +250,21 @@ class StagingDatabase:
             finally:
                 cur.execute("ROLLBACK")
 
+    def read_batches(
+        self, sql: str, params: list[Any], batch_rows: int, on_rows: Callable[[int], None]
+    ) -> pa.Table:
+        """Node-built SQL, read in batches of `batch_rows`, calling on_rows(rows so far) after each."""
+        with self.readers.checkout() as cur:
+            cur.execute("BEGIN TRANSACTION READ ONLY")
+            try:
+                return read_in_batches(cur.execute(sql, params), batch_rows, on_rows)
+            finally:
+                cur.execute("ROLLBACK")
+
     def scalar(self, sql: str, params: list[Any] | None = None) -> Any:
         with self.readers.checkout() as cur:
             row = cur.execute(sql, params or []).fetchone()
             return None if row is None else row[0]
-
-    @contextmanager
-    def tenant_query(self, sql: str, timeout_s: float) -> Iterator[duckdb.DuckDBPyConnection]:
-        """Runs tenant SQL read-only; yields the cursor positioned on its result."""
-        statements = check_tenant_sql(sql, self._settings.max_sql_length)
-        with self.readers.checkout() as cur:
-            # The deadline covers execution and fetching; interrupt() stops DuckDB mid-query.
-            timer = threading.Timer(timeout_s, cur.interrupt)
-            timer.daemon = True
-            cur.execute("BEGIN TRANSACTION READ ONLY")
-            timer.start()
-            try:
-                try:
-                    cur.execute(statements)
-                except duckdb.InterruptException:
-                    raise StagingQueryTimeout(f"staging query exceeded {timeout_s:g}s") from None
-                except (duckdb.PermissionException, duckdb.TransactionException) as exc:
-                    raise StagingQueryRejected(_first_line(exc)) from None
-                except duckdb.InvalidInputException as exc:
-                    if "configuration" in str(exc):
-                        raise StagingQueryRejected(_first_line(exc)) from None
-                    raise StagingQueryFailed(_first_line(exc)) from None
-                except duckdb.Error as exc:
-                    raise StagingQueryFailed(_first_line(exc)) from None
-                yield cur
-            except duckdb.InterruptException:
-                raise StagingQueryTimeout(f"staging query exceeded {timeout_s:g}s") from None
-            finally:
-                timer.cancel()
-                # Also after an interrupt: the cursor goes back to the pool with no transaction open.
-                try:
-                    cur.execute("ROLLBACK")
-                except duckdb.Error:
-                    pass
-
-
-def _first_line(exc: BaseException) -> str:
-    return str(exc).split("\n\nLINE", 1)[0].strip()
-
-
-def check_tenant_sql(sql: str, max_length: int) -> str:
-    """One SELECT/EXPLAIN statement, as DuckDB's own parser sees it."""
-    if not sql or not sql.strip():
-        raise StagingQueryFailed("sql is empty")
-    if len(sql) > max_length:
-        raise StagingQueryFailed(f"sql longer than {max_length} characters")
-    try:
-        statements = duckdb.extract_statements(sql)
-    except duckdb.Error as exc:
-        raise StagingQueryFailed(_first_line(exc)) from None
-    if len(statements) != 1:
-        raise StagingQueryRejected("exactly one SQL statement is allowed")
-    if statements[0].type not in _READ_ONLY_TYPES:
-        raise StagingQueryRejected(
-            f"only read-only SELECT statements are allowed, not {statements[0].type.name}"
-        )
-    return sql
 
 
 class StagingManager:
@@ -338,43 +334,78 @@ class StagingManager:
         table_name: str,
         s3_pattern: str,
         credentials: S3Credentials | None = None,
-        on_rows: Callable[[int], None] | None = None,
+        on_progress: Progress | None = None,
     ) -> StagedTable:
+        """Blocking: the files the pattern names, unified (files.py), staged as one table.
+        Raises the read errors of sources.classify_read_error and SchemaMismatch."""
         validate_identifier(table_name, "table_name")
         source = parse_source(s3_pattern, self.settings, own_credentials=credentials is None)
-        reader = open_reader(source, self.settings, credentials)
+        reader = open_reader(source, self.settings, credentials, duckdb_to_duckdb=True)
         try:
+            files = resolve(reader, source)
+            if on_progress:
+                on_progress(0, files.rows)
+            paths = [f.path for f in files.files]
+            sql, params = files.select()
+            stream = _Counted(files.rows, on_progress)
             try:
-                stream = reader.execute("SELECT * FROM read_parquet(?)", [source.pattern]).to_arrow_reader(
-                    self.settings.arrow_batch_rows
+                batches = reader.execute(sql, params).to_arrow_reader(self.settings.arrow_batch_rows)
+                return self.database(graph_id).replace_table(
+                    table_name, stream.wrap(batches), s3_pattern, files.files, stream.size
                 )
             except duckdb.Error as exc:
-                raise translate_read_error(exc, source) from None
-            counted, size_of = _counting(stream, on_rows)
-            try:
-                return self.database(graph_id).replace_table(table_name, counted, s3_pattern, size_of)
-            except duckdb.Error as exc:
-                raise translate_read_error(exc, source) from None
+                # An error of the reading side surfaces in the staging database as an Arrow scan
+                # error: classify the reader's own exception when there is one.
+                cause = stream.failure or exc
+                if isinstance(cause, duckdb.ConversionException):
+                    raise files.conversion_mismatch(cause) from None
+                raise classify_read_error(cause, source, paths) from None
         finally:
             reader.close()
 
 
-def _counting(
-    stream: pa.RecordBatchReader, on_rows: Callable[[int], None] | None
-) -> tuple[pa.RecordBatchReader, Callable[[], int]]:
-    rows = size = 0
-    last = time.monotonic()
+def read_in_batches(
+    result: duckdb.DuckDBPyConnection, batch_rows: int, on_rows: Callable[[int], None]
+) -> pa.Table:
+    """A query's result as one Arrow table, reporting rows as the batches arrive."""
+    reader = result.to_arrow_reader(batch_rows)
+    batches, rows = [], 0
+    for batch in reader:
+        batches.append(batch)
+        rows += batch.num_rows
+        on_rows(rows)
+    return pa.Table.from_batches(batches, reader.schema)
 
-    def batches() -> Iterator[pa.RecordBatch]:
-        nonlocal rows, size, last
-        for batch in stream:
-            rows += batch.num_rows
-            size += batch.nbytes
-            if on_rows and time.monotonic() - last > 0.25:
-                on_rows(rows)
-                last = time.monotonic()
-            yield batch
-        if on_rows:
-            on_rows(rows)
 
-    return pa.RecordBatchReader.from_batches(stream.schema, batches()), lambda: size
+class _Counted:
+    """Counts rows and Arrow bytes of a batch stream as it goes, reporting progress at most every
+    0.25 s, and keeps the reader's own error if the stream fails."""
+
+    def __init__(self, total: int, on_progress: Progress | None) -> None:
+        self.total = total
+        self.rows = 0
+        self.bytes = 0
+        self.failure: duckdb.Error | None = None
+        self._on_progress = on_progress
+
+    def size(self) -> int:
+        return self.bytes
+
+    def wrap(self, stream: pa.RecordBatchReader) -> pa.RecordBatchReader:
+        def batches() -> Iterator[pa.RecordBatch]:
+            last = time.monotonic()
+            try:
+                for batch in stream:
+                    self.rows += batch.num_rows
+                    self.bytes += batch.nbytes
+                    if self._on_progress and time.monotonic() - last > 0.25:
+                        self._on_progress(self.rows, self.total)
+                        last = time.monotonic()
+                    yield batch
+            except duckdb.Error as exc:
+                self.failure = exc
+                raise
+            if self._on_progress:
+                self._on_progress(self.rows, self.total)
+
+        return pa.RecordBatchReader.from_batches(stream.schema, batches())

@@ -79,8 +79,9 @@ class IngestPlan:
     def is_rel(self) -> bool:
         return self.table.kind == "rel"
 
-    def select_sql(self, from_clause: str) -> str:
-        """Rows in COPY order; with ignore_errors, rows that fail a cast and PK duplicates drop out."""
+    def select_sql(self, from_clause: str, order_by: str | None = None) -> str:
+        """Rows in COPY order; with ignore_errors, rows that fail a cast and PK duplicates drop out
+        (the first row per key in `order_by` order is kept)."""
         cast = "TRY_CAST" if self.ignore_errors else "CAST"
         exprs = [
             f"{cast}({q(c.source)} AS {c.cast_to}) AS {q(c.target)}"
@@ -94,8 +95,14 @@ class IngestPlan:
                 sql += f" WHERE NOT ({bad})"
             if self.primary_key is not None:
                 # Node tables dedupe on the primary key: the first row per key is loaded.
-                sql += f" QUALIFY row_number() OVER (PARTITION BY {q(self.primary_key)}) = 1"
+                sql += f" QUALIFY {self.key_rank(order_by)} = 1"
         return sql
+
+    def key_rank(self, order_by: str | None) -> str:
+        """Each row's rank among the rows sharing its primary key (node tables only)."""
+        assert self.primary_key is not None
+        order = f" ORDER BY {order_by}" if order_by else ""
+        return f"row_number() OVER (PARTITION BY {q(self.primary_key)}{order})"
 
     def bad_row_condition(self) -> str | None:
         """Rows holding a value that does not convert to the column's type."""

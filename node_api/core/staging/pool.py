@@ -26,10 +26,7 @@ class CursorPool:
 
     @contextmanager
     def checkout(self) -> Iterator[duckdb.DuckDBPyConnection]:
-        try:
-            cursor = self._free.get(timeout=self._wait_s)
-        except queue.Empty:
-            raise Overloaded("all staging connections of this graph are busy", retry_after_s=1) from None
+        cursor = self.acquire()
         healthy = True
         try:
             yield cursor
@@ -37,13 +34,23 @@ class CursorPool:
             healthy = False
             raise
         finally:
-            if not healthy:
-                # A failed or interrupted statement may leave a transaction open: start clean.
-                try:
-                    cursor.close()
-                finally:
-                    cursor = self._database.cursor()
-            self._free.put(cursor)
+            self.release(cursor, healthy=healthy)
+
+    def acquire(self) -> duckdb.DuckDBPyConnection:
+        """A cursor for the caller alone, until `release`. Overloaded (503) after `wait_s`."""
+        try:
+            return self._free.get(timeout=self._wait_s)
+        except queue.Empty:
+            raise Overloaded("all staging connections of this graph are busy", retry_after_s=1) from None
+
+    def release(self, cursor: duckdb.DuckDBPyConnection, *, healthy: bool) -> None:
+        if not healthy:
+            # A failed or interrupted statement may leave a transaction open: start clean.
+            try:
+                cursor.close()
+            finally:
+                cursor = self._database.cursor()
+        self._free.put(cursor)
 
     def in_use(self) -> int:
         return self.size - self._free.qsize()

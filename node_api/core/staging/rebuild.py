@@ -13,7 +13,6 @@ what goes in: every staging table that matches a graph table, checked against th
 from __future__ import annotations
 
 import asyncio
-import re
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import replace
@@ -24,18 +23,24 @@ import pyarrow as pa
 from node_api.backends.base import GraphBackend
 from node_api.backends.errors import QueryFailed, Unsupported
 from node_api.core.staging.errors import DataRejected
-from node_api.core.staging.ingest import Prepared, Report, StagingTableSource, outcome, prepare
+from node_api.core.staging.ingest import (
+    Prepared,
+    StagingTableSource,
+    TaskReporter,
+    insert_error_records,
+    outcome,
+    prepare,
+)
 from node_api.core.staging.manager import StagingManager
 from node_api.core.staging.plan import build_plan
-
-_COPIED = re.compile(r"(\d+) tuples have been copied")
 
 Loads = Sequence[tuple[str, Callable[[], pa.Table]]]
 
 
 async def rebuild_graph(
-    backend: GraphBackend, staging: StagingManager, graph_id: str, *, ignore_errors: bool, report: Report
+    backend: GraphBackend, staging: StagingManager, graph_id: str, *, ignore_errors: bool, task: TaskReporter
 ) -> dict[str, Any]:
+    """Progress: phase "rebuilding", rows loaded of all staged rows, 0-95 %, then the swap."""
     started = time.perf_counter()
     schema = await backend.schema(graph_id)
     db = await asyncio.to_thread(staging.database, graph_id)
@@ -44,26 +49,35 @@ async def rebuild_graph(
         t for t in schema.rel_tables if t.name.lower() in staged
     ]
     graph_names = {t.name.lower() for t in [*schema.node_tables, *schema.rel_tables]}
-    sources = {t.name: StagingTableSource(db, staged[t.name.lower()].table_name) for t in tables}
+    sources = {
+        t.name: await asyncio.to_thread(StagingTableSource, db, staged[t.name.lower()].table_name) for t in tables
+    }
     # Every plan is checked before anything is built: a misfit fails fast.
     plans = {
         t.name: build_plan(schema, t, sources[t.name].columns(), ignore_errors=ignore_errors) for t in tables
     }
+    total = sum(staged[t.name.lower()].row_count for t in tables)
     prepared: dict[str, Prepared] = {}
     done_rows = 0
+    task.report(phase="rebuilding", rows_done=0, rows_total=total, progress=0)
+
+    def quiet(**changes: Any) -> None:
+        # A table's own reading progress would reset the rebuild's counts: keep its message only.
+        if "message" in changes:
+            task.report(message=changes["message"])
 
     def fetch(name: str) -> pa.Table:
-        nonlocal done_rows
-        report(message=f"reading {name}")
-        item = prepare(sources[name], plans[name])
+        item = prepare(sources[name], plans[name], quiet)
+        task.record_errors(item.records)
         # Keep the counts, not the rows: each table's Arrow data is dropped after its COPY.
         prepared[name] = replace(item, data=item.data.slice(0, 0))
+        task.report(message=f"loading {name}")
         return item.data
 
     def on_loaded(name: str, rows: int) -> None:
         nonlocal done_rows
         done_rows += rows
-        report(progress=10 + 85 * len(prepared) / max(1, len(tables)), rows_done=done_rows)
+        task.report(rows_done=done_rows, progress=95 * done_rows / max(1, total))
 
     loads = [(t.name, (lambda n=t.name: fetch(n))) for t in tables]
     rebuild = getattr(backend, "rebuild_database", None)
@@ -75,8 +89,8 @@ async def rebuild_graph(
         raise DataRejected(exc.message, **exc.details) from None
     per_table = []
     for table, (loaded, warnings) in zip(tables, results, strict=True):
-        item = prepared[table.name]
-        row = outcome(graph_id, item, loaded, warnings, started)
+        task.record_errors(insert_error_records(table.name, warnings))
+        row = outcome(graph_id, prepared[table.name], loaded, warnings, started)
         for key in ("status", "graph_id", "execution_time_ms"):
             row.pop(key)
         per_table.append(row)

@@ -1,11 +1,13 @@
-"""The staging/ingestion service of a node: the staging manager, the task registry, and the jobs.
+"""The staging/ingestion service of a node: what the staging routers call, one method per route.
 
-`staging_service` is the app's service hook (node_api/app.py `service_hooks`): it builds both at
-start-up, marks tasks interrupted by a previous crash as failed, and on shutdown cancels running
-tasks (persisted as failed) and closes the staging databases.
+It owns the staging manager (one DuckDB per graph), the cursors tenant SQL runs on (query.py), and
+the jobs it submits to the node's task registry (core/tasks.py, shared with backup/restore).
+`staging_service` is the app's service hook: it starts after the task registry and closes the
+staging databases on shutdown.
 
 Every write that moves data for a graph (staging a table, ingesting, bulk copy, rebuild) is a task
-serialized per graph_id; the bound on waiting tasks answers 503 + Retry-After.
+serialized per graph_id; the bound on waiting tasks answers 503 + Retry-After. A request that waits
+for its task gets the task's result, or the very error the task failed with.
 """
 
 from __future__ import annotations
@@ -13,22 +15,27 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
-from typing import Annotated, Any
+from dataclasses import asdict, dataclass
+from typing import TYPE_CHECKING, Any
 
-from fastapi import Depends, FastAPI, Request
-
-from node_api.backends.base import GraphBackend
-from node_api.core.staging.ingest import ParquetSource, StagingTableSource, load
-from node_api.core.staging.manager import StagingManager
+from node_api.backends.base import GraphBackend, ResultStream
+from node_api.backends.errors import Unsupported
+from node_api.core.staging.errors import StagingError
+from node_api.core.staging.ingest import ParquetSource, StagingTableSource, TaskReporter, load
+from node_api.core.staging.manager import StagedTable, StagingManager
+from node_api.core.staging.query import QueryResult, TenantQuery, TenantResultStream
 from node_api.core.staging.rebuild import rebuild_graph
 from node_api.core.staging.settings import StagingSettings
 from node_api.core.staging.sources import S3Credentials, open_reader, parse_source
-from node_api.core.tasks import Task, TaskContext, TaskRegistry
-from node_api.state import NodeState
+from node_api.core.tasks import Task, TaskContext, TaskRegistry, node_tasks
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI
+
+    from node_api.state import NodeState
 
 SERVICE_NAME = "staging"
-TASKS_SERVICE_NAME = "tasks"
+MAX_QUERY_TIMEOUT_S = 300.0
 
 
 @dataclass
@@ -38,18 +45,36 @@ class StagingService:
     tasks: TaskRegistry
     backend: GraphBackend
 
-    def stage_table(
+    # ---- graphs
+    async def require_graph(self, graph_id: str) -> None:
+        """The graph exists (DatabaseNotFound) and its backend has staging tables (Unsupported)."""
+        await self.backend.database_info(graph_id)
+        if not self.backend.capabilities.staging_tables:
+            raise Unsupported(f"the {self.backend.kind} backend has no staging tables")
+
+    # ---- staging tables
+    async def create_table(
         self, graph_id: str, table_name: str, s3_pattern: str, credentials: S3Credentials | None
-    ) -> Task:
+    ) -> dict[str, Any]:
+        """Stages the files as a task of the graph's queue and waits for it: its result, or its error."""
         # Checked before queueing, so a malformed pattern is a 400 at once, not a failed task.
         parse_source(s3_pattern, self.settings, own_credentials=credentials is None)
 
         async def job(ctx: TaskContext) -> dict[str, Any]:
-            def on_rows(n: int) -> None:
-                ctx.report(rows_done=n)
+            def on_progress(done: int, total: int) -> None:
+                ctx.report(
+                    phase="staging",
+                    rows_done=done,
+                    rows_total=total,
+                    progress=100 * done / max(1, total),
+                    message=f"staging {table_name}",
+                )
 
-            staged = await asyncio.to_thread(
-                self.manager.create_table, graph_id, table_name, s3_pattern, credentials, on_rows
+            staged = await _recording(
+                ctx,
+                asyncio.to_thread(
+                    self.manager.create_table, graph_id, table_name, s3_pattern, credentials, on_progress
+                ),
             )
             return {
                 "status": "success",
@@ -58,26 +83,70 @@ class StagingService:
                 "row_count": staged.row_count,
                 "size_bytes": staged.size_bytes,
                 "s3_location": staged.s3_location,
+                "files": [asdict(f) for f in staged.files or []],
             }
 
-        return self._submit(
-            "stage_table", graph_id, job, {"table_name": table_name, "s3_pattern": s3_pattern}
-        )
+        params = {"table_name": table_name, "s3_pattern": s3_pattern}
+        task = self._submit("stage_table", graph_id, job, params)
+        return dict(await self.tasks.result(task.task_id), task_id=task.task_id)
 
-    def ingest(self, graph_id: str, table_name: str, *, ignore_errors: bool, rebuild: bool) -> Task:
+    async def list_tables(self, graph_id: str) -> list[StagedTable]:
+        return await asyncio.to_thread(lambda: self.manager.database(graph_id).list_tables())
+
+    async def describe_table(self, graph_id: str, table_name: str) -> StagedTable:
+        return await asyncio.to_thread(lambda: self.manager.database(graph_id).describe(table_name))
+
+    async def delete_table(self, graph_id: str, table_name: str) -> None:
+        await asyncio.to_thread(lambda: self.manager.database(graph_id).drop_table(table_name))
+
+    # ---- tenant SQL
+    def _tenant_query(self, graph_id: str, sql: str, timeout_s: float | None) -> TenantQuery:
+        timeout = min(timeout_s or self.settings.query_timeout_s, MAX_QUERY_TIMEOUT_S)
+        db = self.manager.database(graph_id)
+        return TenantQuery(db.readers, sql, timeout_s=timeout, max_sql_length=self.settings.max_sql_length)
+
+    async def query(self, graph_id: str, sql: str, timeout_s: float | None = None) -> QueryResult:
+        """At most GRAPH_API_STAGING_MAX_ROWS rows (`truncated` says if there were more)."""
+
+        def run() -> QueryResult:
+            return self._tenant_query(graph_id, sql, timeout_s).result(self.settings.max_result_rows)
+
+        return await asyncio.to_thread(run)
+
+    @asynccontextmanager
+    async def stream(
+        self, graph_id: str, sql: str, *, chunk_size: int, timeout_s: float | None = None
+    ) -> AsyncIterator[ResultStream]:
+        """All rows, a chunk at a time. The statement runs (and fails) before this yields, so an error
+        is answered before any response byte; the cursor goes back when the context closes."""
+        query = await asyncio.to_thread(self._tenant_query, graph_id, sql, timeout_s)
+        await asyncio.to_thread(query.open)
+        try:
+            yield TenantResultStream(query, chunk_size)
+        finally:
+            await asyncio.to_thread(query.close)
+
+    # ---- loads
+    def start_ingest(self, graph_id: str, table_name: str, *, ignore_errors: bool, rebuild: bool) -> Task:
         async def job(ctx: TaskContext) -> dict[str, Any]:
             if rebuild:
-                return await rebuild_graph(
-                    self.backend, self.manager, graph_id, ignore_errors=ignore_errors, report=ctx.report
+                return await _recording(
+                    ctx,
+                    rebuild_graph(
+                        self.backend, self.manager, graph_id, ignore_errors=ignore_errors, task=ctx
+                    ),
                 )
             db = await asyncio.to_thread(self.manager.database, graph_id)
-            result = await load(
-                self.backend,
-                graph_id,
-                lambda: StagingTableSource(db, table_name),
-                table_name,
-                ignore_errors=ignore_errors,
-                report=ctx.report,
+            result = await _recording(
+                ctx,
+                load(
+                    self.backend,
+                    graph_id,
+                    lambda: StagingTableSource(db, table_name),
+                    table_name,
+                    ignore_errors=ignore_errors,
+                    task=ctx,
+                ),
             )
             result["rebuild"] = False
             return result
@@ -85,7 +154,13 @@ class StagingService:
         params = {"table_name": table_name, "ignore_errors": ignore_errors, "rebuild": rebuild}
         return self._submit("ingest", graph_id, job, params)
 
-    def copy(
+    async def ingest(
+        self, graph_id: str, table_name: str, *, ignore_errors: bool, rebuild: bool
+    ) -> dict[str, Any]:
+        task = self.start_ingest(graph_id, table_name, ignore_errors=ignore_errors, rebuild=rebuild)
+        return dict(await self.tasks.result(task.task_id), task_id=task.task_id)
+
+    async def start_copy(
         self,
         graph_id: str,
         table_name: str,
@@ -94,18 +169,25 @@ class StagingService:
         ignore_errors: bool,
         credentials: S3Credentials | None,
     ) -> Task:
+        await self.backend.database_info(graph_id)
+        if not self.backend.capabilities.s3_copy:
+            raise Unsupported(f"S3 bulk copy is not supported by the {self.backend.kind} backend")
         source = parse_source(s3_pattern, self.settings, own_credentials=credentials is None)
 
         async def job(ctx: TaskContext) -> dict[str, Any]:
+            ctx.report(phase="listing", message=f"reading the footers of {s3_pattern}")
             reader = await asyncio.to_thread(open_reader, source, self.settings, credentials)
             try:
-                result = await load(
-                    self.backend,
-                    graph_id,
-                    lambda: ParquetSource(reader, source),
-                    table_name,
-                    ignore_errors=ignore_errors,
-                    report=ctx.report,
+                result = await _recording(
+                    ctx,
+                    load(
+                        self.backend,
+                        graph_id,
+                        lambda: ParquetSource(reader, source),
+                        table_name,
+                        ignore_errors=ignore_errors,
+                        task=ctx,
+                    ),
                 )
             finally:
                 await asyncio.to_thread(reader.close)
@@ -119,33 +201,27 @@ class StagingService:
         return self.tasks.submit(kind, job, graph_id=graph_id, serial_key=graph_id, params=params)
 
 
+async def _recording(task: TaskReporter, work: Any) -> Any:
+    """Awaits `work`; a StagingError's per-file records go to the task's errors before it fails."""
+    try:
+        return await work
+    except StagingError as exc:
+        task.record_errors(exc.records)
+        raise
+
+
 @asynccontextmanager
 async def staging_service(app: FastAPI, node: NodeState) -> AsyncIterator[StagingService]:
+    """The app's service hook (after core.tasks.task_service, whose registry it uses)."""
     settings = StagingSettings()
     manager = StagingManager(node.settings.base_path, settings)
-    tasks = TaskRegistry(
-        node.settings.base_path,
-        queue_bound=settings.ingest_queue_bound,
-        retry_after_s=settings.ingest_retry_after_s,
-        retention=settings.task_retention,
-        shutdown_grace_s=settings.task_shutdown_grace_s,
-    )
-    await tasks.start()
-    service = StagingService(settings, manager, tasks, node.backend)
+    service = StagingService(settings, manager, node_tasks(node), node.backend)
     node.backend.add_listener(manager)
     node.services[SERVICE_NAME] = service
-    node.services[TASKS_SERVICE_NAME] = tasks  # the node's one task registry (backup/restore use it too)
     try:
         yield service
     finally:
         node.services.pop(SERVICE_NAME, None)
-        node.services.pop(TASKS_SERVICE_NAME, None)
-        await tasks.close()
+        # Running data tasks use the staging databases: they finish (or are cancelled) first.
+        await service.tasks.close()
         await asyncio.to_thread(manager.close)
-
-
-async def _service(request: Request) -> StagingService:
-    return request.app.state.node.services[SERVICE_NAME]
-
-
-StagingDep = Annotated[StagingService, Depends(_service)]

@@ -10,15 +10,28 @@ pattern can reach nothing beyond the directory it names, whatever it contains.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import duckdb
 
-from node_api.core.staging.errors import InvalidSource, SourceNotFound, SourceUnreadable
+from node_api.core.logs import get_logger
+from node_api.core.staging.errors import (
+    AccessDenied,
+    InvalidSource,
+    NotParquet,
+    SchemaMismatch,
+    SourceNotFound,
+    SourceUnreachable,
+    StagingError,
+    StagingInternalError,
+)
 from node_api.core.staging.extensions import BASE_CONFIG, httpfs_extension_path
 from node_api.core.staging.settings import StagingSettings
+
+log = get_logger(__name__)
 
 _BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 _GLOB_CHARS = re.compile(r"[*?\[{]")
@@ -115,11 +128,22 @@ def _node_credentials(settings: StagingSettings) -> S3Credentials | None:
 
 
 def open_reader(
-    source: Source, settings: StagingSettings, credentials: S3Credentials | None = None
+    source: Source,
+    settings: StagingSettings,
+    credentials: S3Credentials | None = None,
+    *,
+    duckdb_to_duckdb: bool = False,
 ) -> duckdb.DuckDBPyConnection:
-    """An in-memory DuckDB that can read `source` and nothing else. Close it when done."""
+    """An in-memory DuckDB that can read `source` and nothing else. Close it when done.
+
+    duckdb_to_duckdb: its Arrow output goes into another DuckDB (staging), so it keeps every DuckDB
+    type (`arrow_lossless_conversion`: without it HUGEINT arrives as DECIMAL(38,0), UUID as VARCHAR,
+    TIMETZ as TIME). Arrow bound for the graph engine keeps standard Arrow types instead.
+    """
     config = dict(
-        BASE_CONFIG, threads=str(settings.reader_threads), memory_limit=settings.duckdb_memory_limit
+        BASE_CONFIG,
+        threads=str(settings.reader_threads),
+        memory_limit=settings.duckdb_memory_limit,
     )
     con = duckdb.connect(":memory:", config=config)
     try:
@@ -136,8 +160,9 @@ def open_reader(
                     f"KEY_ID {_sql_str(creds.access_key_id)}",
                     f"SECRET {_sql_str(creds.secret_access_key)}",
                 ]
-                if creds.session_token:
-                    options.append(f"SESSION_TOKEN {_sql_str(creds.session_token)}")
+                # Always set: left out, DuckDB fills it from AWS_SESSION_TOKEN in the node's environment,
+                # mixing the node's token into a caller's own keys (S3 then answers InvalidToken).
+                options.append(f"SESSION_TOKEN {_sql_str(creds.session_token or '')}")
             if settings.s3_endpoint_url:
                 endpoint = urlsplit(settings.s3_endpoint_url)
                 options += [
@@ -146,6 +171,13 @@ def open_reader(
                     f"USE_SSL {'true' if endpoint.scheme == 'https' else 'false'}",
                 ]
             con.execute(f"CREATE TEMPORARY SECRET staging_source ({', '.join(options)})")
+        # Footers are read to unify the files' schemas, then again by the data read: parse them once
+        # and HEAD each file once (measured on 50 files: 202 requests without these, 101 with; the
+        # plain glob read makes 51). The reader lives for one request, so nothing goes stale.
+        con.execute("SET parquet_metadata_cache = true")
+        con.execute("SET enable_http_metadata_cache = true")
+        if duckdb_to_duckdb:
+            con.execute("SET arrow_lossless_conversion = true")
         con.execute(f"SET allowed_directories = [{_sql_str(source.allowed_prefix)}]")
         con.execute("SET enable_external_access = false")
         con.execute("SET lock_configuration = true")
@@ -155,19 +187,40 @@ def open_reader(
     return con
 
 
-def translate_read_error(exc: duckdb.Error, source: Source) -> Exception:
-    """DuckDB's reading errors, as the caller's mistakes they are."""
-    text = str(exc).split("\n\nLINE", 1)[0].strip()
-    if "NoSuchBucket" in text:
-        return SourceNotFound(f"bucket {source.bucket!r} does not exist", pattern=source.pattern)
-    if "No files found" in text:
-        return SourceNotFound(f"no files match {source.pattern!r}", pattern=source.pattern)
-    if isinstance(exc, duckdb.HTTPException):
-        if "403" in text or "AccessDenied" in text:
-            return InvalidSource(f"access denied reading {source.pattern!r}", pattern=source.pattern)
-        return SourceNotFound(f"cannot read {source.pattern!r}: {text}", pattern=source.pattern)
+def classify_read_error(exc: duckdb.Error, source: Source, files: Sequence[str] = ()) -> StagingError:
+    """DuckDB's reading errors, by cause, in the API's words; DuckDB's own text goes to the log.
+
+    HTTP status first (DuckDB's HTTPException carries it): 404 -> source_not_found, 401/403 ->
+    access_denied, anything else after DuckDB's retries -> source_unreachable. Then the exception
+    class: IOException is the network or the file system, InvalidInputException a file that is not
+    Parquet (no magic bytes, corrupt footer), ConversionException a value that does not fit the
+    unified type. The file is named when DuckDB's message names one of `files`.
+    """
+    text = str(exc)
+    file = next((f for f in sorted(files, key=len, reverse=True) if f in text), None)
+    where = {"pattern": source.pattern, **({"file": file} if file else {})}
+    log.warning("staging read failed", pattern=source.pattern, duckdb_error=text[:2000])
+    subject = file or source.pattern
+    status = getattr(exc, "status_code", None) if isinstance(exc, duckdb.HTTPException) else None
+    if status == 404:
+        if "NoSuchBucket" in text:
+            return SourceNotFound(f"bucket {source.bucket!r} does not exist", **where)
+        return SourceNotFound(f"{subject} does not exist", **where)
+    if status in (401, 403):
+        return AccessDenied(f"the storage refused access to {subject}", **where, http_status=status)
+    if status is not None:
+        return SourceUnreachable(f"the storage answered HTTP {status} for {subject}", **where, http_status=status)
     if isinstance(exc, duckdb.PermissionException):
-        return InvalidSource(f"{source.pattern!r} reaches outside its own prefix", pattern=source.pattern)
-    if isinstance(exc, (duckdb.InvalidInputException, duckdb.IOException, duckdb.ConversionException)):
-        return SourceUnreadable(f"not readable as Parquet: {text}", pattern=source.pattern)
-    return SourceUnreadable(f"cannot read {source.pattern!r}: {text}", pattern=source.pattern)
+        return InvalidSource(f"{source.pattern!r} reaches outside its own prefix", **where)
+    lowered = text.lower()
+    if isinstance(exc, duckdb.IOException):
+        if "no files found" in lowered or "no such file" in lowered:
+            return SourceNotFound(f"no files match {source.pattern!r}", **where)
+        if "permission denied" in lowered:
+            return AccessDenied(f"the node may not read {subject}", **where)
+        return SourceUnreachable(f"the storage holding {subject} could not be reached", **where)
+    if isinstance(exc, duckdb.ConversionException):
+        return SchemaMismatch(f"a value in {subject} does not fit the unified column type", **where)
+    if isinstance(exc, duckdb.InvalidInputException):
+        return NotParquet(f"{subject} is not a readable Parquet file", **where)
+    return StagingInternalError(f"reading {subject} failed unexpectedly; see the node's log", **where)

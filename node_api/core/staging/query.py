@@ -1,0 +1,153 @@
+"""Tenant SQL over one graph's staging tables: the policy check, the cursor, the deadline, the rows.
+
+A `TenantQuery` checks the SQL against policy.py, checks out a cursor of the graph's pool for
+itself alone, runs the statement inside `BEGIN TRANSACTION READ ONLY` (always rolled back), and
+interrupts DuckDB at the deadline (`cursor.interrupt()`); the deadline covers fetching too.
+Every DuckDB error on the way is answered by `translate_error`, the one translation of tenant-SQL
+errors: the API's words in the response, DuckDB's text in the log (with the request id).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
+
+import duckdb
+
+from node_api.backends.base import ResultStream
+from node_api.core.logs import get_logger
+from node_api.core.staging import policy
+from node_api.core.staging.errors import (
+    StagingError,
+    StagingInternalError,
+    StagingQueryFailed,
+    StagingQueryRejected,
+    StagingQueryTimeout,
+    duckdb_reason,
+)
+from node_api.core.staging.pool import CursorPool
+
+log = get_logger(__name__)
+
+# Errors about the tenant's own SQL or data: their first line says what to fix and names only what
+# the SQL named. Everything else (internal, fatal, I/O...) is answered without DuckDB's text.
+_CAUSED_BY_THE_SQL: dict[type[duckdb.Error], str] = {
+    duckdb.ParserException: "the SQL does not parse",
+    duckdb.BinderException: "the SQL does not bind",
+    duckdb.CatalogException: "the SQL names something that does not exist",
+    duckdb.ConversionException: "a value does not convert",
+    duckdb.OutOfRangeException: "a value is out of range",
+    duckdb.InvalidInputException: "invalid input",
+    duckdb.NotImplementedException: "DuckDB does not support this",
+    duckdb.TypeMismatchException: "types do not match",
+}
+
+
+def translate_error(exc: duckdb.Error, timeout_s: float) -> StagingError:
+    """The one translation of DuckDB errors raised by tenant SQL."""
+    if isinstance(exc, duckdb.InterruptException):
+        return StagingQueryTimeout(f"staging query exceeded {timeout_s:g}s")
+    text = str(exc)
+    log.info("staging query failed", error_class=type(exc).__name__, duckdb_error=text[:2000])
+    if isinstance(exc, (duckdb.PermissionException, duckdb.TransactionException)) or (
+        isinstance(exc, duckdb.InvalidInputException) and "configuration" in text
+    ):
+        return StagingQueryRejected("the staging database refused the statement (it is read-only and locked)")
+    if isinstance(exc, duckdb.OutOfMemoryException):
+        return StagingQueryFailed("the query needs more memory than a staging database may use")
+    for cls, what in _CAUSED_BY_THE_SQL.items():
+        if isinstance(exc, cls):
+            return StagingQueryFailed(f"{what}: {duckdb_reason(exc)}")
+    return StagingInternalError("the staging query failed unexpectedly; see the node's log")
+
+
+@dataclass(frozen=True)
+class QueryResult:
+    columns: list[str]
+    rows: list[list[Any]]
+    truncated: bool
+
+
+class TenantQuery:
+    """One tenant statement on its own cursor. Blocking methods: run them on a worker thread;
+    `close` always (it rolls back and hands the cursor back)."""
+
+    def __init__(self, pool: CursorPool, sql: str, *, timeout_s: float, max_sql_length: int) -> None:
+        self._pool = pool
+        self._sql = sql
+        self._timeout_s = timeout_s
+        self._max_sql_length = max_sql_length
+        self._cursor: duckdb.DuckDBPyConnection | None = None
+        self._timer: threading.Timer | None = None
+        self._healthy = True
+        self.columns: list[str] = []
+
+    def open(self) -> None:
+        """Checks the SQL against the policy, then runs it. Raises StagingError."""
+        cursor = self._cursor = self._pool.acquire()
+        try:
+            tables = [
+                r[0]
+                for r in cursor.execute(
+                    "SELECT table_name FROM duckdb_tables() WHERE schema_name = 'main'"
+                ).fetchall()
+            ]
+            policy.check(self._sql, tables, max_length=self._max_sql_length)
+            self._timer = threading.Timer(self._timeout_s, cursor.interrupt)
+            self._timer.daemon = True
+            cursor.execute("BEGIN TRANSACTION READ ONLY")
+            self._timer.start()
+            cursor.execute(self._sql)
+        except duckdb.Error as exc:
+            self._healthy = False
+            self.close()
+            raise translate_error(exc, self._timeout_s) from None
+        except BaseException:
+            self.close()
+            raise
+        self.columns = [d[0] for d in cursor.description or []]
+
+    def fetch(self, size: int) -> list[list[Any]]:
+        assert self._cursor is not None, "open() first"
+        try:
+            return [list(row) for row in self._cursor.fetchmany(size)]
+        except duckdb.Error as exc:
+            self._healthy = False
+            raise translate_error(exc, self._timeout_s) from None
+
+    def close(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+        cursor, self._cursor = self._cursor, None
+        if cursor is None:
+            return
+        try:
+            cursor.execute("ROLLBACK")  # also after an interrupt: the cursor goes back clean
+        except duckdb.Error:
+            pass
+        self._pool.release(cursor, healthy=self._healthy)
+
+    def result(self, max_rows: int) -> QueryResult:
+        """open + fetch up to max_rows (truncated tells if there were more) + close."""
+        self.open()
+        try:
+            rows = self.fetch(max_rows + 1)
+        finally:
+            self.close()
+        return QueryResult(self.columns, rows[:max_rows], len(rows) > max_rows)
+
+
+class TenantResultStream(ResultStream):
+    """The rows of an open TenantQuery, a chunk at a time (for NDJSON / SSE)."""
+
+    def __init__(self, query: TenantQuery, chunk_size: int) -> None:
+        self._query = query
+        self._chunk_size = chunk_size
+        self.columns = query.columns
+
+    async def chunks(self) -> AsyncIterator[list[list[Any]]]:
+        while rows := await asyncio.to_thread(self._query.fetch, self._chunk_size):
+            yield rows
