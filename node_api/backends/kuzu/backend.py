@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import asyncio
-import re
+import itertools
 import shutil
 import time
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
 from contextlib import asynccontextmanager, suppress
 from datetime import UTC, datetime
 from pathlib import Path
@@ -43,14 +43,19 @@ from node_api.backends.kuzu.errors import translate
 from node_api.backends.kuzu.pool import OpenDatabase
 from node_api.backends.kuzu.rebuild import Loads, rebuild
 from node_api.backends.kuzu.runner import EngineRunner
-from node_api.backends.values import kuzu_row
+from node_api.backends.values import (
+    arrow_rows,
+    embedded_parameters,
+    needs_arrow,
+    row_encoder,
+    table_property_types,
+)
 from node_api.core.memory import release_free_memory
 from node_api.security.cypher_guard import KUZU_DIALECT, CypherGuard
 from node_api.security.paths import validate_graph_id, validate_identifier
 from node_api.settings import NodeSettings
 
 _REAPER_INTERVAL_S = 5.0
-_STRUCTURED = re.compile(r"NODE|REL|STRUCT|MAP|UNION|ANY")
 
 
 class KuzuBackend(GraphBackend):
@@ -330,7 +335,7 @@ class KuzuBackend(GraphBackend):
     ) -> AsyncIterator[ResultStream]:
         async with self._connection(graph_id, kind) as (_handle, conn):
             timeout_ms = max(1, int(timeout_s * 1000))
-            params = dict(parameters or {})
+            params = embedded_parameters(parameters or {})
 
             def _execute() -> _KuzuResultStream:
                 conn.set_query_timeout(timeout_ms)  # enforced inside the engine
@@ -427,15 +432,30 @@ class _KuzuResultStream(ResultStream):
         self._result = result
         self._chunk_size = chunk_size
         self.columns = list(result.get_column_names())
-        # Rows of scalars (and lists of scalars) need no reshaping: skip the per-row pass for them.
-        self._reshape = any(_STRUCTURED.search(t) for t in result.get_column_data_types())
+        types = result.get_column_data_types()
+        # Rows of booleans, integers and strings need no encoding: the encoder is None for them.
+        self._encode = row_encoder(types, lambda label: table_property_types(self._rows_of, label))
+        self._arrow: Iterator[list[Any]] | None = iter(()) if needs_arrow(types) else None
         self._first = self._fetch()
 
+    def _rows_of(self, query: str) -> list[list[Any]]:
+        result = self._conn.execute(query)
+        try:
+            return result.get_all()
+        finally:
+            result.close()
+
     def _fetch(self) -> list[list[Any]]:
-        if not self._result.has_next():
+        if self._arrow is not None:
+            # values.needs_arrow: the engine's Arrow export reads the rest of the result at once.
+            if self._result.has_next():
+                self._arrow = iter(arrow_rows(self._result.get_as_arrow(-1)))
+            raw = list(self._arrow if self._chunk_size <= 0 else itertools.islice(self._arrow, self._chunk_size))
+        elif not self._result.has_next():
             return []
-        raw = self._result.get_all() if self._chunk_size <= 0 else self._result.get_n(self._chunk_size)
-        return [kuzu_row(row) for row in raw] if self._reshape else raw
+        else:
+            raw = self._result.get_all() if self._chunk_size <= 0 else self._result.get_n(self._chunk_size)
+        return [self._encode(row) for row in raw] if self._encode is not None else raw
 
     def close(self) -> None:
         self._result.close()
