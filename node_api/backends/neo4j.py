@@ -59,7 +59,7 @@ from node_api.backends.neo4j_catalog import (
 )
 from node_api.backends.neo4j_dialect import NEO4J_DIALECT
 from node_api.backends.neo4j_errors import translate
-from node_api.backends.neo4j_values import neo4j_row, to_bolt
+from node_api.backends.neo4j_values import bolt_parameters, neo4j_row
 from node_api.security.cypher_guard import CypherGuard
 from node_api.security.paths import validate_graph_id, validate_identifier
 from node_api.settings import BackendType, NodeSettings
@@ -374,7 +374,7 @@ class Neo4jBackend(GraphBackend):
         columns: list[str] = []
 
         async def work(tx: AsyncManagedTransaction) -> list[list[Any]]:
-            result = await tx.run(cypher, to_bolt(dict(parameters or {})))
+            result = await tx.run(cypher, bolt_parameters(dict(parameters or {})))
             columns[:] = list(result.keys())
             return [neo4j_row(record.values()) async for record in result]
 
@@ -401,7 +401,7 @@ class Neo4jBackend(GraphBackend):
             tx = None
             try:
                 tx = await budget.run(session.begin_transaction(timeout=timeout_s))
-                result = await budget.run(tx.run(cypher, to_bolt(dict(parameters or {}))))
+                result = await budget.run(tx.run(cypher, bolt_parameters(dict(parameters or {}))))
                 columns = list(result.keys())
             except BackendError:
                 raise
