@@ -522,5 +522,3 @@ _DECODERS: dict[str, Any] = {
     "Relationship": _relationship,
     "Path": _path,
 }
-
-TYPE_NAMES: frozenset[str] = frozenset(_DECODERS)
