@@ -29,6 +29,7 @@ from client.models import Task
 from client.resilience import is_read_only
 from client.routing import OperationType
 from client.sync import GraphClient
+from node_api.models.values import ValueDecodeError, decode_value
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="Talk to a graph node API.")
 console = Console()
@@ -147,9 +148,14 @@ def _parameters(values: list[str]) -> dict[str, Any]:
         if not sep:
             raise typer.BadParameter(f"{item!r}: use name=value (value as JSON, else a string)")
         try:
-            params[name] = json.loads(raw)
+            wire = json.loads(raw)
         except ValueError:
             params[name] = raw
+            continue
+        try:
+            params[name] = decode_value(wire, name)  # typed JSON too: {"$type": "Date", "_value": ...}
+        except ValueDecodeError as exc:
+            raise typer.BadParameter(str(exc)) from None
     return params
 
 

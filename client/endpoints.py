@@ -34,6 +34,7 @@ from client.models import (
     TaskList,
 )
 from client.resilience import is_read_only
+from node_api.models.values import encode_value
 
 # Seconds the client waits beyond a query's own timeout: the node answers 408 itself at the limit.
 _QUERY_TIMEOUT_MARGIN_S = 10.0
@@ -243,7 +244,9 @@ MONITOR_PATH = "/tasks/{task_id}/monitor"
 
 
 def _query_body(cypher: str, parameters: dict[str, Any] | None, timeout: float | None) -> dict[str, Any]:
-    body: dict[str, Any] = {"cypher": cypher, "parameters": parameters or {}}
+    # Python values -> their wire form (node_api/models/values.py): ints past 2**53, datetimes, Decimal...
+    body: dict[str, Any] = {"cypher": cypher,
+                            "parameters": {k: encode_value(v) for k, v in (parameters or {}).items()}}
     if timeout is not None:
         body["timeout"] = timeout
     return body

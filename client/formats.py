@@ -1,4 +1,9 @@
-"""How the CLI writes rows: a rich table, JSON, NDJSON (streamed) or CSV (streamed)."""
+"""How the CLI writes rows: a rich table, JSON, NDJSON (streamed) or CSV (streamed).
+
+Rows hold decoded Python values (node_api/models/values.py); JSON and NDJSON write them back in their
+wire form, so the CLI prints what the API returns. Table and CSV cells show scalars as text and
+structured values as their wire JSON.
+"""
 
 from __future__ import annotations
 
@@ -12,6 +17,8 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
+from node_api.models.values import TYPE, VALUE, encode_value
+
 
 class OutputFormat(StrEnum):
     TABLE = "table"
@@ -21,7 +28,17 @@ class OutputFormat(StrEnum):
 
 
 def _cell(value: Any) -> str:
-    return json.dumps(value, default=str) if isinstance(value, (dict, list)) else str(value)
+    """A row value as text: typed scalars (dates, decimals...) by their text, structures as wire JSON."""
+    wire = encode_value(value)
+    if isinstance(wire, str):
+        return wire
+    if isinstance(wire, dict) and isinstance(wire.get(TYPE), str) and isinstance(wire.get(VALUE), str):
+        return wire[VALUE]
+    return json.dumps(wire)
+
+
+def _record(columns: list[str], row: list[Any]) -> dict[str, Any]:
+    return dict(zip(columns, (encode_value(v) for v in row), strict=False))
 
 
 def write_rows(fmt: OutputFormat, columns: list[str], rows: Iterable[list[Any]], console: Console) -> int:
@@ -29,17 +46,17 @@ def write_rows(fmt: OutputFormat, columns: list[str], rows: Iterable[list[Any]],
     count = 0
     if fmt is OutputFormat.NDJSON:
         for row in rows:
-            sys.stdout.write(json.dumps(dict(zip(columns, row, strict=False)), default=str) + "\n")
+            sys.stdout.write(json.dumps(_record(columns, row)) + "\n")
             count += 1
     elif fmt is OutputFormat.CSV:
         writer = csv.writer(sys.stdout)
         writer.writerow(columns)
         for row in rows:
-            writer.writerow([_cell(v) if isinstance(v, (dict, list)) else v for v in row])
+            writer.writerow(["" if v is None else _cell(v) for v in row])
             count += 1
     elif fmt is OutputFormat.JSON:
-        data = [dict(zip(columns, row, strict=False)) for row in rows]
-        sys.stdout.write(json.dumps({"columns": columns, "rows": data}, default=str, indent=2) + "\n")
+        data = [_record(columns, row) for row in rows]
+        sys.stdout.write(json.dumps({"columns": columns, "rows": data}, indent=2) + "\n")
         count = len(data)
     else:
         table = Table(*columns)
@@ -54,5 +71,5 @@ def write_rows(fmt: OutputFormat, columns: list[str], rows: Iterable[list[Any]],
 def key_values(title: str, values: dict[str, Any]) -> Table:
     table = Table(title=title, show_header=False)
     for key, value in values.items():
-        table.add_row(key, _cell(value))
+        table.add_row(key, json.dumps(value, default=str) if isinstance(value, (dict, list)) else str(value))
     return table

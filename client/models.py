@@ -10,9 +10,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, field_validator
 
 from node_api.models import backup, databases, metrics, query, schema, status, tables, tasks
+from node_api.models.values import decode_value
 
 
 class _Body(BaseModel):
@@ -39,12 +40,25 @@ class DeletedDatabase(databases.DeleteDatabaseResponse, _Body):
 
 # --- queries --------------------------------------------------------------------------------------
 class QueryResult(query.QueryResponse, _Body):
+    """Rows hold Python values (node_api/models/values.py): typed values are decoded, so a value can be
+    passed back as a parameter as it is."""
+
+    @field_validator("rows")
+    @classmethod
+    def _decode_rows(cls, rows: list[list[Any]]) -> list[list[Any]]:
+        return decode_rows(rows)
+
     def records(self) -> list[dict[str, Any]]:
         return [dict(zip(self.columns, row, strict=False)) for row in self.rows]
 
 
 class StagingQueryResult(QueryResult):
     truncated: bool = False
+
+
+def decode_rows(rows: list[list[Any]]) -> list[list[Any]]:
+    """Wire rows -> Python rows. Lenient: a `$type` this client does not know stays a raw object."""
+    return [[decode_value(v, strict=False) if isinstance(v, (dict, list)) else v for v in row] for row in rows]
 
 
 class StreamSummary(_Body):

@@ -19,7 +19,7 @@ import httpx
 from httpx_sse import ServerSentEvent
 
 from client.exceptions import StreamInterruptedError, TaskFailedError, WaitTimeoutError, error_from_event
-from client.models import StreamSummary, Task
+from client.models import StreamSummary, Task, decode_rows
 
 Row = list[Any]
 
@@ -44,7 +44,7 @@ class ResultDecoder:
         if kind == "header":
             self.columns = list(event.get("columns", []))
         elif kind == "rows":
-            rows: list[Row] = event.get("rows", [])
+            rows: list[Row] = decode_rows(event.get("rows", []))
             self.row_count += len(rows)
             return rows
         elif kind == "summary":

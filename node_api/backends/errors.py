@@ -42,6 +42,12 @@ class InvalidQuery(BackendError):
     code = "invalid_query"
 
 
+class InvalidParameter(InvalidQuery):
+    """A query parameter the engine has no form for, or would corrupt; details name the `parameter`."""
+
+    code = "invalid_parameter"
+
+
 class InvalidSchema(BackendError):
     code = "invalid_schema"
 

@@ -58,7 +58,7 @@ from node_api.backends.neo4j_catalog import (
     now,
 )
 from node_api.backends.neo4j_errors import translate
-from node_api.backends.neo4j_values import neo4j_row, to_bolt
+from node_api.backends.neo4j_values import bolt_parameters, neo4j_row
 from node_api.security.paths import validate_graph_id, validate_identifier
 from node_api.security.policy import policy_for
 from node_api.settings import BackendType, NodeSettings
@@ -373,7 +373,7 @@ class Neo4jBackend(GraphBackend):
         columns: list[str] = []
 
         async def work(tx: AsyncManagedTransaction) -> list[list[Any]]:
-            result = await tx.run(cypher, to_bolt(dict(parameters or {})))
+            result = await tx.run(cypher, bolt_parameters(dict(parameters or {})))
             columns[:] = list(result.keys())
             return [neo4j_row(record.values()) async for record in result]
 
@@ -400,7 +400,7 @@ class Neo4jBackend(GraphBackend):
             tx = None
             try:
                 tx = await budget.run(session.begin_transaction(timeout=timeout_s))
-                result = await budget.run(tx.run(cypher, to_bolt(dict(parameters or {}))))
+                result = await budget.run(tx.run(cypher, bolt_parameters(dict(parameters or {}))))
                 columns = list(result.keys())
             except BackendError:
                 raise

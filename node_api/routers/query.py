@@ -11,6 +11,7 @@ from starlette.responses import Response
 from node_api.backends.errors import ResultTooLarge
 from node_api.core.disconnect import ClientDisconnected, unless_disconnected
 from node_api.core.jsonenc import dumps
+from node_api.core.parameters import decode_parameters
 from node_api.core.streaming import NDJSON, NdjsonResponse, SseResponse, negotiate, result_events
 from node_api.deps import GraphIdDep, NodeDep
 from node_api.errors import ApiError
@@ -32,6 +33,7 @@ async def query(graph_id: GraphIdDep, body: QueryRequest, request: Request, node
         raise ApiError(400, "invalid_timeout",
                        f"timeout {timeout_s:g}s is above the node's maximum of {settings.max_query_timeout_s:g}s")
     kind = node.backend.classify(body.cypher)  # forbidden statements are refused before any work
+    parameters = decode_parameters(body.parameters)
     media = negotiate(request.headers.get("accept"))
     started = time.perf_counter()
 
@@ -40,7 +42,7 @@ async def query(graph_id: GraphIdDep, body: QueryRequest, request: Request, node
             # The rows arrive as JSON arrays already encoded by the engine's worker: the answer is
             # assembled from them without decoding a row, bounded by GRAPH_API_MAX_JSON_RESULT_BYTES.
             async with node.admission.admit(), node.backend.stream(
-                graph_id, body.cypher, body.parameters, timeout_s=timeout_s, kind=kind,
+                graph_id, body.cypher, parameters, timeout_s=timeout_s, kind=kind,
                 chunk_size=settings.chunk_size,
             ) as stream:
                 parts: list[bytes] = []
@@ -74,7 +76,7 @@ async def query(graph_id: GraphIdDep, body: QueryRequest, request: Request, node
     try:
         await stack.enter_async_context(node.admission.admit())
         stream = await stack.enter_async_context(
-            node.backend.stream(graph_id, body.cypher, body.parameters, timeout_s=timeout_s, kind=kind,
+            node.backend.stream(graph_id, body.cypher, parameters, timeout_s=timeout_s, kind=kind,
                                 chunk_size=settings.chunk_size)
         )
     except BaseException:

@@ -79,12 +79,15 @@ async def test_query_values_have_one_shape(api: Api, graph_id: str) -> None:
     body = response.json()
     assert body["columns"] == ["a", "r", "p", "name", "x"] and body["row_count"] == 1
     a, r, p, name, x = body["rows"][0]
-    assert a["type"] == "node" and a["label"] == "Person" and a["properties"]["name"] == "Ann"
-    assert a["properties"]["id"] == 1 and isinstance(a["id"], str)
-    assert r["type"] == "relationship" and r["label"] == "LIVES_IN" and r["start"] == a["id"]
-    assert r["properties"]["since"] == 2001
-    assert p["type"] == "path" and [n["label"] for n in p["nodes"]] == ["Person", "City"]
-    assert len(p["relationships"]) == 1 and (name, x) == ("Ann", 5)
+    node = a["_value"]  # the wire form of docs/result-values.md (tests/values covers every type)
+    assert a["$type"] == "Node" and node["_labels"] == ["Person"] and node["_properties"]["name"] == "Ann"
+    assert node["_properties"]["id"] == 1 and isinstance(node["_element_id"], str)
+    rel = r["_value"]
+    assert r["$type"] == "Relationship" and rel["_type"] == "LIVES_IN"
+    assert rel["_start_node_element_id"] == node["_element_id"] and rel["_properties"]["since"] == 2001
+    assert p["$type"] == "Path" and [e["$type"] for e in p["_value"]] == ["Node", "Relationship", "Node"]
+    assert [p["_value"][0]["_value"]["_labels"], p["_value"][2]["_value"]["_labels"]] == [["Person"], ["City"]]
+    assert (name, x) == ("Ann", 5)
 
 
 async def test_temporal_values_are_iso_text(api: Api, graph_id: str) -> None:
@@ -93,7 +96,8 @@ async def test_temporal_values_are_iso_text(api: Api, graph_id: str) -> None:
                                          "timestamp('2024-01-02T03:04:05') AS ts" if api.kind == "kuzu" else
                                "RETURN date('2024-01-02') AS d, localdatetime('2024-01-02T03:04:05') AS ts")
     assert response.status_code == 200, response.text
-    assert response.json()["rows"] == [["2024-01-02", "2024-01-02T03:04:05"]]
+    assert response.json()["rows"] == [[{"$type": "Date", "_value": "2024-01-02"},
+                                         {"$type": "LocalDateTime", "_value": "2024-01-02T03:04:05"}]]
 
 
 async def test_query_errors_are_4xx(api: Api, graph_id: str) -> None:

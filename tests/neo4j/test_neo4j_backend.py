@@ -169,17 +169,19 @@ async def test_values_map_to_the_shared_json_shapes(backend: Neo4jBackend, graph
         {"name": "Ann", "b": b"\x00\x01"}, timeout_s=10, kind=W)
     assert result.columns == ["a", "r", "p", "born", "ts", "lts", "d", "m", "b"]
     a, r, p, born, ts, lts, d, m, b = result.rows[0]
-    assert a["type"] == "node" and a["label"] == "Person" and a["properties"]["name"] == "Ann"
-    assert isinstance(a["id"], str)
-    assert r == {"type": "relationship", "id": r["id"], "label": "LIVES_IN", "start": a["id"],
-                 "end": p["nodes"][1]["id"], "properties": {"since": 2001}}
-    assert p["type"] == "path" and [n["label"] for n in p["nodes"]] == ["Person", "City"]
-    assert p["relationships"][0]["id"] == r["id"]
-    assert born == "1990-05-17"
-    assert ts == "2024-01-02T03:04:05.500000+00:00"
-    assert lts == "2024-01-02T03:04:05"
-    assert d == "P1DT7200S" and m == "P1M"
-    assert b == b"\x00\x01"  # base64 by core/jsonenc.py
+    node = a["_value"]  # the wire form of docs/result-values.md (tests/values covers every type)
+    assert a["$type"] == "Node" and node["_labels"] == ["Person"] and node["_properties"]["name"] == "Ann"
+    assert isinstance(node["_element_id"], str)
+    end_id = p["_value"][2]["_value"]["_element_id"]
+    assert r == {"$type": "Relationship", "_value": {
+        "_element_id": r["_value"]["_element_id"], "_start_node_element_id": node["_element_id"],
+        "_end_node_element_id": end_id, "_type": "LIVES_IN", "_properties": {"since": 2001}}}
+    assert p["$type"] == "Path" and p["_value"][1]["_value"]["_element_id"] == r["_value"]["_element_id"]
+    assert born == {"$type": "Date", "_value": "1990-05-17"}
+    assert ts == {"$type": "OffsetDateTime", "_value": "2024-01-02T03:04:05.500000+00:00"}
+    assert lts == {"$type": "LocalDateTime", "_value": "2024-01-02T03:04:05"}
+    assert d == {"$type": "Duration", "_value": "P1DT2H"} and m == {"$type": "Duration", "_value": "P1M"}
+    assert b == {"$type": "Base64", "_value": "AAE="}
 
 
 async def test_parameters_and_errors(backend: Neo4jBackend, graph_id: str) -> None:
@@ -344,7 +346,7 @@ async def test_bulk_load_nodes_and_rels(backend: Neo4jBackend, graph_id: str) ->
     result = await backend.bulk_load(graph_id, "LIVES_IN", lives, ignore_errors=True)
     assert (result.rows_loaded, result.rows_skipped) == (2, 1)
     assert await rows(backend, graph_id, "MATCH (p:Person {id: 2})-[r:LIVES_IN]->(c) RETURN c.name, r.since, "
-                                         "p.born") == [["Rome", 2001, "2000-01-01"]]
+                                         "p.born") == [["Rome", 2001, {"$type": "Date", "_value": "2000-01-01"}]]
     # Every valid row arrived (the fork's ignore_errors dropped valid rows silently).
     assert await rows(backend, graph_id, "MATCH (p:Person) RETURN count(p), sum(p.id)") == [
         [12_000, sum(range(12_000))]]
@@ -381,7 +383,7 @@ async def test_backup_restore_round_trip(backend: Neo4jBackend, graph_id: str, t
     copy_id = graph_id + "_copy"
     await backend.restore(copy_id, tmp_path / "bk", schema_type="custom")
     assert await rows(backend, copy_id, query) == before
-    assert before[0][1] == "2024-01-02T03:04:05.123456789+02:00"
+    assert before[0][1] == {"$type": "OffsetDateTime", "_value": "2024-01-02T03:04:05.123456789+02:00"}
 
     # Over an existing graph: the new content replaces the old, constraints come back.
     await rows(backend, graph_id, "MATCH (n) WHERE NOT n:_GraphApiMeta DETACH DELETE n")
@@ -421,7 +423,7 @@ async def test_zoned_timestamps_keep_their_offset(backend: Neo4jBackend, graph_i
     at = pa.array([dt.datetime(2024, 1, 2, 3, 4, 5, 250000, tzinfo=dt.UTC), None], pa.timestamp("us", tz="UTC"))
     await backend.bulk_load(graph_id, "Ev", pa.table({"id": [1, 2], "at": at}), ignore_errors=False)
     assert await rows(backend, graph_id, "MATCH (e:Ev) RETURN e.id, e.at ORDER BY e.id") == [
-        [1, "2024-01-02T03:04:05.250000+00:00"], [2, None]]
+        [1, {"$type": "OffsetDateTime", "_value": "2024-01-02T03:04:05.250000+00:00"}], [2, None]]
 
 
 async def test_exhausted_pool_is_overloaded_not_a_hang(bolt_server: ArcadeDBServer, tmp_path: Path,

@@ -37,6 +37,7 @@ async def test_spec_example_return_1(people):
 
 
 async def test_value_shapes(people):
+    """The wire form of docs/result-values.md (tests/values has every type on every transport)."""
     body = (await cypher(
         people, "people",
         "MATCH path = (a:Person {id: 1})-[k:Knows]->(b:Person) "
@@ -44,16 +45,18 @@ async def test_value_shapes(people):
         "cast(1.5 AS DECIMAL(10, 2)), cast('ab' AS BLOB), {x: 1, y: [1, 2]}, [a.name, b.name]",
     )).json()
     node, rel, path, day, ts, dur, dec, blob, struct, names = body["rows"][0]
-    assert node == {"type": "node", "id": node["id"], "label": "Person", "properties": {"id": 1, "name": "p1"}}
-    assert rel["type"] == "relationship" and rel["label"] == "Knows" and rel["properties"] == {"since": 2020}
-    assert rel["start"] == node["id"] and rel["end"] != node["id"]
-    assert path["type"] == "path" and [n["properties"]["id"] for n in path["nodes"]] == [1, 2]
-    assert path["relationships"][0]["label"] == "Knows"
-    assert day == "2024-01-31"
-    assert ts.startswith("2024-01-01T10:00:00")
-    assert dur == "P1DT2S"
-    assert dec == "1.50"
-    assert blob == "YWI="
+    assert node == {"$type": "Node", "_value": {"_element_id": "0:0", "_labels": ["Person"],
+                                                "_properties": {"id": 1, "name": "p1"}}}
+    assert rel == {"$type": "Relationship", "_value": {"_element_id": "1:0", "_start_node_element_id": "0:0",
+                                                       "_end_node_element_id": "0:1", "_type": "Knows",
+                                                       "_properties": {"since": 2020}}}
+    assert path["$type"] == "Path" and [e["$type"] for e in path["_value"]] == ["Node", "Relationship", "Node"]
+    assert [e["_value"]["_element_id"] for e in path["_value"]] == ["0:0", "1:0", "0:1"]
+    assert day == {"$type": "Date", "_value": "2024-01-31"}
+    assert ts == {"$type": "LocalDateTime", "_value": "2024-01-01T10:00:00"}
+    assert dur == {"$type": "Duration", "_value": "P1DT2S"}
+    assert dec == {"$type": "Decimal", "_value": "1.50"}
+    assert blob == {"$type": "Base64", "_value": "YWI="}
     assert struct == {"x": 1, "y": [1, 2]}
     assert names == ["p1", "p2"]
 

@@ -40,6 +40,7 @@ from node_api.backends.base import (
 from node_api.backends.embedded.catalog import Catalog, GraphMeta
 from node_api.backends.embedded.cgroups import CgroupLimits, enter_cgroup
 from node_api.backends.embedded.errors import worker_gone_error
+from node_api.backends.embedded.parameters import embedded_parameters
 from node_api.backends.embedded.pool import OpenDatabase
 from node_api.backends.embedded.process import (
     EngineFailure,
@@ -542,9 +543,11 @@ class EmbeddedBackend(GraphBackend):
         self, graph_id: str, cypher: str, parameters: Mapping[str, Any] | None, *, timeout_s: float,
         kind: StatementKind, chunk_size: int,
     ) -> AsyncIterator[ResultStream]:
+        parameters = embedded_parameters(parameters or {}, self.kind)  # InvalidParameter (400)
         kind = await self.judge(graph_id, cypher, parameters, kind, timeout_s=timeout_s)
         async with self.session(graph_id, kind) as session:
-            result = await session.query(cypher, parameters, timeout_s=timeout_s, chunk_rows=chunk_size)
+            result = await session.query(cypher, parameters, timeout_s=timeout_s, chunk_rows=chunk_size,
+                                         writes=kind is StatementKind.WRITE)
             try:
                 yield result
             finally:

@@ -7,38 +7,82 @@ that the worker sends to the node as JSON.
 
 from __future__ import annotations
 
+import itertools
 import re
+from collections.abc import Callable, Iterator
 from typing import Any
 
-from node_api.backends.values import row_encoder
+from node_api.backends.values import arrow_rows, needs_arrow, row_encoder, table_property_types
 from node_api.core.jsonenc import dumps
 
 _COPIED = re.compile(r"(\d+) tuples have been copied")
 MAX_WARNINGS = 100
 
 
+class PropertyTypes:
+    """{property: type} of a node or rel table, for row_encoder, read once per table from the
+    catalog and kept for the worker's database until a write (DDL is a write) may change it."""
+
+    def __init__(self) -> None:
+        self._known: dict[str, dict[str, str]] = {}
+
+    def reader(self, conn: Any) -> Callable[[str], dict[str, str]]:
+        def types_of(label: str) -> dict[str, str]:
+            if label not in self._known:
+                self._known[label] = table_property_types(lambda q: _rows(conn, q), label)
+            return self._known[label]
+
+        return types_of
+
+    def forget(self) -> None:
+        self._known.clear()
+
+
+def _rows(conn: Any, statement: str) -> list[list[Any]]:
+    result = conn.execute(statement)
+    try:
+        return result.get_all()
+    finally:
+        result.close()
+
+
 class OpenResult:
     """One query's result on a worker connection, read a chunk at a time and sent as JSON bytes.
 
-    Rows are encoded here, in the worker: the node relays the bytes without decoding them, so a
-    large result costs the node's event loop (and its GIL) almost nothing.
+    Rows are encoded here, in the worker (types first: backends/values.py): the node relays the bytes
+    without decoding them, so a large result costs the node's event loop (and its GIL) almost nothing.
+    Results with values the Python API loses (nanoseconds, maps keyed by lists) are read through Arrow,
+    which takes the rest of the result at once.
     """
 
-    def __init__(self, result: Any) -> None:
+    def __init__(self, result: Any, property_types: Callable[[str], dict[str, str]]) -> None:
         self._result = result
         self.columns: list[str] = list(result.get_column_names())
         self.types: list[str] = [str(t) for t in result.get_column_data_types()]
-        self._encode = row_encoder(self.types)
+        self._encode = row_encoder(self.types, property_types)
+        self._arrow: Iterator[list[Any]] | None = iter(()) if needs_arrow(self.types) else None
+        self._arrow_done = False
 
     def chunk(self, max_rows: int) -> tuple[bytes, int, bool]:
         """(rows as one JSON array, how many, whether the result is exhausted)."""
         result = self._result
-        if not result.has_next():
-            return b"[]", 0, True
-        rows = result.get_all() if max_rows <= 0 else result.get_n(max_rows)
+        if self._arrow is not None:
+            if not self._arrow_done:
+                self._arrow = iter(arrow_rows(result.get_as_arrow(-1)) if result.has_next() else ())
+                self._arrow_done = True
+            rows = list(self._arrow if max_rows <= 0 else itertools.islice(self._arrow, max_rows))
+            peek = next(self._arrow, None)
+            if peek is not None:
+                self._arrow = itertools.chain([peek], self._arrow)
+            done = peek is None
+        else:
+            if not result.has_next():
+                return b"[]", 0, True
+            rows = result.get_all() if max_rows <= 0 else result.get_n(max_rows)
+            done = not result.has_next()
         if self._encode is not None:
             rows = [self._encode(row) for row in rows]
-        return dumps(rows), len(rows), not result.has_next()
+        return dumps(rows), len(rows), done
 
     def close(self) -> None:
         self._result.close()

@@ -54,11 +54,13 @@ class EngineSession:
             return await self.channel.call(header, blobs, deadline=self._deadline(timeout_s), statement=statement)
 
     async def query(self, statement: str, parameters: Mapping[str, Any] | None, *, timeout_s: float,
-                    chunk_rows: int) -> EngineResultStream:
-        """Runs a statement; the engine stops it at `timeout_s`, the node kills its worker if it has not
-        stopped by `timeout_s` + grace. The first chunk comes with the answer."""
+                    chunk_rows: int, writes: bool = True) -> EngineResultStream:
+        """Runs a statement (parameters in the engine's forms: parameters.embedded_parameters); the
+        engine stops it at `timeout_s`, the node kills its worker if it has not stopped by `timeout_s` +
+        grace. The first chunk comes with the answer. `writes=False` lets the worker keep what it read
+        of the catalog."""
         reply, blobs = await self.call(
-            {"op": "query", "statement": statement, "parameters": dict(parameters or {}),
+            {"op": "query", "statement": statement, "parameters": dict(parameters or {}), "writes": writes,
              "timeout_ms": max(1, int(timeout_s * 1000)), "max_rows": chunk_rows},
             timeout_s=timeout_s, statement=statement)
         return EngineResultStream(self, reply, blobs[0], chunk_rows, timeout_s, statement)

@@ -59,9 +59,11 @@ def _die_with_parent() -> None:
 class ChannelServer(threading.Thread):
     """One channel: one engine connection serving the node's requests in order."""
 
-    def __init__(self, engine: Any, database: Any, sock: socket.socket, channel_id: int) -> None:
+    def __init__(self, engine: Any, database: Any, sock: socket.socket, channel_id: int,
+                 property_types: engine_ops.PropertyTypes) -> None:
         super().__init__(name=f"channel-{channel_id}", daemon=True)
         self.sock = sock
+        self.property_types = property_types
         self.conn = engine.Connection(database)
         self.result: engine_ops.OpenResult | None = None
         self._closed = threading.Lock()  # held once the connection is closed: no interrupt after that
@@ -110,7 +112,10 @@ class ChannelServer(threading.Thread):
         if op == "query":
             self._close_result()
             conn.set_query_timeout(max(1, int(header["timeout_ms"])))
-            result = engine_ops.OpenResult(conn.execute(header["statement"], header.get("parameters") or {}))
+            if header.get("writes"):
+                self.property_types.forget()  # a write may be DDL: the catalog is read again
+            result = engine_ops.OpenResult(conn.execute(header["statement"], header.get("parameters") or {}),
+                                           self.property_types.reader(conn))
             self.result = result
             reply, out = self._chunk(header["max_rows"])
             return {"columns": result.columns, "types": result.types, **reply}, out
@@ -124,6 +129,7 @@ class ChannelServer(threading.Thread):
         if op == "plan":
             return {}, [engine_ops.plan(conn, header["statement"], header.get("parameters") or {}).encode()]
         if op == "script":
+            self.property_types.forget()
             engine_ops.run_script(conn, header["statements"], transaction=header.get("transaction", True))
             return {}, []
         if op == "schema":
@@ -174,12 +180,13 @@ def serve(engine_name: str, control: socket.socket) -> None:
                                  "engine_version": str(engine.__version__),
                            "storage_version": int(engine.Database.get_storage_version())})
     channels: dict[int, ChannelServer] = {}
+    property_types = engine_ops.PropertyTypes()
     try:
         while True:
             header, fds = recv_control(control)
             op = header["op"]
             if op == "channel":
-                server = ChannelServer(engine, database, socket.socket(fileno=fds[0]), header["id"])
+                server = ChannelServer(engine, database, socket.socket(fileno=fds[0]), header["id"], property_types)
                 channels[header["id"]] = server
                 server.start()
             elif op == "interrupt":

@@ -1,0 +1,45 @@
+"""Kuzu: every case of tests/values/cases.py on every transport, and sent back as a parameter."""
+
+from __future__ import annotations
+
+import kuzu
+import pytest
+
+from node_api.backends.values import parse_type
+from tests.node_api.conftest import LiveNode
+from tests.values.cases import KUZU_CASES
+from tests.values.checks import client_problems, raw_problems, raw_round_trip_problems
+from tests.values.conftest import KUZU_GRAPH
+from tests.values.support import CLIENT_TRANSPORTS, RAW_TRANSPORTS, report
+
+
+def test_each_case_returns_the_type_it_covers(kuzu_base) -> None:
+    """The engine itself says which type each case returns, so the coverage test can trust the cases."""
+    database = kuzu.Database(str(kuzu_base / KUZU_GRAPH / "graph.kuzu"), read_only=True)
+    conn = kuzu.Connection(database)
+    try:
+        wrong = {}
+        for case in KUZU_CASES:
+            result = conn.execute(case.cypher)
+            name = parse_type(result.get_column_data_types()[0]).name
+            result.close()
+            if name != case.type_id:
+                wrong[case.name] = name
+        assert wrong == {}
+    finally:
+        conn.close()
+        database.close()
+
+
+@pytest.mark.parametrize("transport", RAW_TRANSPORTS)
+async def test_every_type_on_the_wire(kuzu_http, transport: str) -> None:
+    report(await raw_problems(kuzu_http, KUZU_GRAPH, KUZU_CASES, transport))
+
+
+async def test_every_value_sent_back_compares_equal(kuzu_http) -> None:
+    report(await raw_round_trip_problems(kuzu_http, KUZU_GRAPH, KUZU_CASES))
+
+
+@pytest.mark.parametrize("transport", CLIENT_TRANSPORTS)
+def test_every_type_through_the_clients(kuzu_live: LiveNode, transport: str) -> None:
+    report(client_problems(kuzu_live.url, KUZU_GRAPH, KUZU_CASES, transport))
