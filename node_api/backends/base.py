@@ -8,13 +8,14 @@ inside the backend, never on the event loop. Errors are the classes of backends/
 from __future__ import annotations
 
 import abc
+import re
 from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, ClassVar, Protocol
 
 import pyarrow as pa
 
@@ -129,6 +130,9 @@ class GraphBackend(abc.ABC):
     kind: str
     capabilities: Capabilities
     engine_version: str
+    # The flat file names `backup` may write and `restore` reads (fullmatch): a restore extracts
+    # nothing else from an archive (node_api/core/backup/archive.py).
+    backup_file_pattern: ClassVar[re.Pattern[str]]
 
     @property
     def listeners(self) -> list[DatabaseListener]:

@@ -57,6 +57,7 @@ class KuzuBackend(GraphBackend):
     kind = "kuzu"
     capabilities = Capabilities(multiple_databases=True, s3_copy=True, staging_tables=True, native_backup=True)
     engine_version = kuzu.__version__
+    backup_file_pattern = re.compile(r"graph\.kuzu(\.wal)?")  # backup.py: GRAPH_FILE, WAL_FILE
 
     def __init__(self, settings: NodeSettings) -> None:
         self.settings = settings
