@@ -30,8 +30,9 @@ class RetentionPolicy:
         return self.keep_last is not None or self.max_age_days is not None
 
     def to_prune(self, backups: list[Candidate], *, now: datetime, keep: str) -> list[str]:
-        """Ids of the backups to delete, oldest first; `keep` (the backup just written) never is."""
-        newest_first = sorted(backups, key=lambda b: (b.created_at, b.backup_id), reverse=True)
+        """Ids of the backups to delete, oldest first. `keep` (the backup just written) never is, and
+        counts as the newest whatever the clocks of other nodes wrote into their manifests."""
+        newest_first = sorted(backups, key=lambda b: (b.backup_id == keep, b.created_at, b.backup_id), reverse=True)
         cutoff = now - timedelta(days=self.max_age_days) if self.max_age_days is not None else None
         doomed = [
             b.backup_id for rank, b in enumerate(newest_first, start=1)
