@@ -68,6 +68,7 @@ def build_app(app: cdk.App) -> GraphClusterStacks:
         data_key=infra.data_key,
         volume_manager=volumes.volume_manager.function,
         alerts=infra.alerts,
+        backups=infra.backups,
     )
     for tier in load_tiers(env.name, tiers_file):
         stacks.nodes[tier.name] = NodeStack(

@@ -21,6 +21,7 @@ from aws_cdk import aws_secretsmanager as secretsmanager
 from aws_cdk import aws_sns as sns
 from constructs import Construct
 
+from cdk.backups import BackupStorage
 from cdk.encryption import grant_secret_read
 from cdk.environments import API_PORT, DATA_MOUNT, DeployEnvironment, autoscaling_group_arn
 from cdk.nag import ANY_RESOURCE, suppress
@@ -123,6 +124,7 @@ class NodeDependencies:
     data_key: kms.IKey  # encrypts the API key secret
     volume_manager: lambda_.IFunction
     alerts: sns.ITopic
+    backups: BackupStorage  # bucket and signing key of the node's backups
 
 
 class NodeGroup(Construct):
@@ -176,6 +178,7 @@ class NodeGroup(Construct):
             # heartbeat, and VolumeUsagePercent for DATA_VOLUME_ID (appended by bootstrap.sh).
             "CLUSTER_REGISTRATION_ENABLED": "true",
             "VOLUME_METRIC_NAMESPACE": env.metric_namespace,
+            **deps.backups.node_environment(),
         }
         self.launch_template = ec2.LaunchTemplate(
             self,
@@ -272,6 +275,7 @@ class NodeGroup(Construct):
         )
         grant_secret_read(self.role, deps.api_key_secret, deps.data_key)
         grant_bundle_read(self.role, bundle)
+        deps.backups.grant_node_access(self.role)
         self.log_group.grant_write(self.role)
         # The CloudWatch agent creates its streams and describes the group it writes to.
         self.role.add_to_principal_policy(
