@@ -26,6 +26,11 @@ from operations.helpers import backup, create_graph, dump, populate
 GOOD = b"not really a database, but listed by the manifest"
 
 
+def _typed(member: Member, kind: bytes) -> Member:
+    member[0].type = kind
+    return member
+
+
 def _attacks(tmp: Path) -> dict[str, tuple[list[Member], list[dict], bytes]]:
     """name -> (archive members, the manifest's file list, bytes appended inside the zstd stream).
     Targets are under the test's tmp tree, so a failing guard shows up there (and nowhere else)."""
@@ -49,6 +54,9 @@ def _attacks(tmp: Path) -> dict[str, tuple[list[Member], list[dict], bytes]]:
             [file_entry("graph.kuzu", GOOD)], b""),
         "directory": ([special("graph.kuzu", tarfile.DIRTYPE)], [file_entry("graph.kuzu", GOOD)], b""),
         "device": ([special("graph.kuzu", tarfile.CHRTYPE)], [file_entry("graph.kuzu", GOOD)], b""),
+        "fifo": ([special("graph.kuzu", tarfile.FIFOTYPE)], [file_entry("graph.kuzu", GOOD)], b""),
+        "contiguous file": ([_typed(regular("graph.kuzu", GOOD), tarfile.CONTTYPE)],
+                            [file_entry("graph.kuzu", GOOD)], b""),
         "member not in the manifest": (
             [regular("graph.kuzu", GOOD), regular("graph.kuzu.wal", GOOD)], [file_entry("graph.kuzu", GOOD)], b""),
         "member twice": (
@@ -60,6 +68,8 @@ def _attacks(tmp: Path) -> dict[str, tuple[list[Member], list[dict], bytes]]:
         "content other than declared": (
             [regular("graph.kuzu", GOOD.upper())], [file_entry("graph.kuzu", GOOD)], b""),
         "declared file missing": ([], [file_entry("graph.kuzu", GOOD)], b""),
+        "garbage after the archive": (
+            [regular("graph.kuzu", GOOD)], [file_entry("graph.kuzu", GOOD)], b"\0" * (32 << 20)),
     }
 
 

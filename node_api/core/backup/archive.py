@@ -218,7 +218,8 @@ def declared_files(manifest: dict[str, Any], pattern: re.Pattern[str]) -> dict[s
 def _check_member(member: tarfile.TarInfo, declared: dict[str, tuple[int, str]], seen: set[str],
                   dest_dir: Path) -> int:
     name = member.name
-    if not member.isreg():
+    # Plain regular files only: links, devices, directories, FIFOs, sparse and contiguous files are refused.
+    if member.type not in (tarfile.REGTYPE, tarfile.AREGTYPE):
         raise BackupCorrupt(f"archive member {name!r} is not a regular file (links, devices and directories "
                             "are refused)")
     if name not in declared or name in seen:
