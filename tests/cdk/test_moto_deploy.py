@@ -143,7 +143,7 @@ def test_backup_buckets_exist(deployed: dict[str, str], moto_endpoint: str) -> N
     ignores their lifecycle, versioning and policies: tests/cdk/test_backups.py checks the template.)"""
     s3 = boto3.client("s3", endpoint_url=moto_endpoint, region_name="us-east-1")
     names = {b["Name"] for b in s3.list_buckets()["Buckets"]}
-    assert deployed["BackupBucketName"] in names and len(names) == 2
+    assert deployed["BackupBucketName"] in names
 
 
 def test_allocator_places_a_graph_on_the_created_tables(deployed: dict[str, str], moto_endpoint: str) -> None:
