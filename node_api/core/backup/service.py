@@ -54,11 +54,11 @@ class BackupService:
         self.metrics = metrics
         self.locations = Locations(node.settings.base_path, settings)
         self.store = BackupStore(self.locations)
-        node_settings = node.settings
+        # Development (ENVIRONMENT=dev, the node's default, or GRAPH_API_DEV_MODE) may make its own key.
         self.signer = Signer(key_source(
             secret_id=settings.signing_secret_id, key_file=settings.signing_key_file,
-            base_path=node_settings.base_path.resolve(),
-            development=node_settings.dev_mode or node_settings.environment == "dev",
+            base_path=node.settings.base_path.resolve(),
+            development=node.settings.dev_mode or node.settings.environment == "dev",
             endpoint_url=settings.secrets_endpoint_url, region=settings.s3_region,
         ), refresh_s=settings.signing_refresh_s)
         self.retention = RetentionPolicy(settings.keep_last, settings.max_age_days)
