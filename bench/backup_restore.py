@@ -15,7 +15,9 @@ the median kept:
 - the whole backup and restore tasks: the consistent snapshot (and the writer held back meanwhile,
   while a writer keeps inserting), pack, sign, store; verify, extract, open and check the copy,
   publish it as a new graph (each task `rounds` times too).
-MB/s are of the database's bytes on disk (uncompressed), so every figure compares directly.
+MB/s are of the database's bytes on disk (uncompressed), so every figure compares directly. CPU
+seconds (all threads of the node's process; the pipeline's processes) are reported beside the wall
+clock: on a shared machine the scheduler's share of the cores moves the wall clock, not the CPU.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ import argparse
 import asyncio
 import json
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -79,9 +82,17 @@ async def writer(backend: Any, graph_id: str, stop: asyncio.Event, latencies: li
         await asyncio.sleep(0.005)
 
 
-def _timed(step: Callable[[], Any]) -> float:
-    started = time.perf_counter()
+def _cpu_seconds() -> float:
+    """CPU time of this process (every thread) and of its finished children (the command line)."""
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return time.process_time() + children.ru_utime + children.ru_stime
+
+
+def _timed(step: Callable[[], Any], cpu: list[float] | None = None) -> float:
+    started, cpu_started = time.perf_counter(), _cpu_seconds()
     step()
+    if cpu is not None:
+        cpu.append(_cpu_seconds() - cpu_started)
     return time.perf_counter() - started
 
 
@@ -129,7 +140,7 @@ def archive_steps(source: Path, names: list[str], pattern: Any, scratch: Path, r
     for _ in range(rounds):
         for name, step in steps.items():
             if has_cli or not name.startswith("cli_"):
-                times[name].append(_timed(step))
+                times[name].append(_timed(step, times.setdefault(f"{name}_cpu", [])))
     for leftover in (copy, cli_out, ours_out):
         shutil.rmtree(leftover, ignore_errors=True)
     return times
@@ -225,6 +236,8 @@ async def run(nodes: int, edges: int, rounds: int) -> dict[str, Any]:
             "cli_backup_mb_per_s": rate(med["cli_backup"]),
             "cli_restore_mb_per_s": rate(med["cli_restore"]),
             "pack_vs_cli": round(med["cli_backup"] / med["pack"], 3),
+            "pack_cpu_vs_cli": round(med["cli_backup_cpu"] / med["pack_cpu"], 3),
+            "unpack_cpu_vs_cli": round(med["cli_restore_cpu"] / med["unpack_cpu"], 3),
             "unpack_vs_cli": round(med["cli_restore"] / med["unpack"], 3),
             "backup_task_vs_cli": round(med["cli_backup"] / med["backup_task"], 3),
             "restore_task_vs_cli": round(med["cli_restore"] / med["restore_task"], 3),
