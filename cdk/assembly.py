@@ -88,6 +88,7 @@ def build_app(app: cdk.App) -> GraphClusterStacks:
             api_key_secret=infra.api_key.secret,
             encryption_key=infra.data_key,
             alerts=infra.alerts,
+            backups=infra.backups,
             description="Graph cluster Neo4j Community node",
         )
     if node.try_get_context("nag") is None or context_flag(node, "nag"):

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from aws_cdk.assertions import Match, Template
 from cdk_test_support import ENV, Synthesized, kms_key_ref, policy_statements
 
@@ -87,8 +88,12 @@ def test_writers_get_the_backup_settings(synthesized: Synthesized) -> None:
         assert name in aliases
 
 
-def test_writers_reach_only_the_backup_prefix(synthesized: Synthesized) -> None:
-    statements = policy_statements(_node_template(synthesized))["Nodes"]
+@pytest.mark.parametrize("node", ["standard", "neo4j"])
+def test_nodes_reach_only_the_backup_prefix(synthesized: Synthesized, node: str) -> None:
+    if node == "neo4j":
+        statements = [s for v in policy_statements(synthesized.template(synthesized.stacks.neo4j)).values() for s in v]
+    else:
+        statements = policy_statements(_node_template(synthesized))["Nodes"]
 
     def with_action(action: str) -> list[dict]:
         return [s for s in statements if action in (s["Action"] if isinstance(s["Action"], list) else [s["Action"]])]
@@ -105,5 +110,5 @@ def test_writers_reach_only_the_backup_prefix(synthesized: Synthesized) -> None:
     # The signing secret: read only.
     read = [r for s in with_action("secretsmanager:GetSecretValue")
             for r in (s["Resource"] if isinstance(s["Resource"], list) else [s["Resource"]])]
-    assert len(read) == 2  # the API key and the backup signing key set
+    assert len(read) == (3 if node == "neo4j" else 2)  # the API key, the signing key set (, Neo4j's password)
     assert not with_action("secretsmanager:PutSecretValue")
