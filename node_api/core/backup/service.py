@@ -207,7 +207,8 @@ class BackupService:
         found: list[dict[str, Any]] = []
         for kind in kinds:
             for location, manifest in await asyncio.to_thread(self.store.list, graph_id, kind):
-                found.append({"location": str(location), "destination": kind, **manifest,
+                # The node's own facts last: a manifest never names its location or vouches for itself.
+                found.append({**manifest, "location": str(location), "destination": kind,
                               "trusted": await self._trusted(manifest)})
         found.sort(key=lambda m: str(m.get("created_at")), reverse=True)
         return found
