@@ -70,6 +70,16 @@ class BackupSummary(BaseModel):
         )
 
 
+    @classmethod
+    def parse(cls, manifest: dict[str, Any]) -> BackupSummary | None:
+        """The summary, or None for a manifest that is not one this node could have written (it is
+        not listed, as damaged ones are not)."""
+        try:
+            return cls.of(manifest)
+        except (KeyError, TypeError, ValueError):  # pydantic's ValidationError is a ValueError
+            return None
+
+
 class BackupListResponse(BaseModel):
     graph_id: str
     backups: list[BackupSummary]

@@ -174,3 +174,24 @@ async def test_a_node_without_a_key_neither_signs_nor_restores(
         copied = _copy_backup(location, base, "g")
         assert await restore_outcome(prod, "g", copied) == (503, "backup_signing_unavailable")
         assert (await prod.get("/tasks", params={"graph_id": "g"})).json()["total"] == 0
+
+
+def _other_id(backup_id: str, n: int) -> str:
+    return f"{backup_id.rsplit('-', 1)[0]}-{'e' * 7}{n}"
+
+
+async def test_foreign_manifests_do_not_break_the_listing(client: httpx.AsyncClient) -> None:
+    await create_graph(client, "g")
+    result = await backup(client, "g")
+    archive = Path(result["location"])
+    manifest = read_manifest(archive)
+    for n, junk in enumerate(({"archive": {}}, {"archive": {"sha256": "x", "size_bytes": 1, "raw_bytes": "many"}},
+                              {"location": "/etc/passwd", "trusted": True})):
+        copy_id = _other_id(result["backup_id"], n)
+        other = archive.with_name(f"{copy_id}.tar.zst")
+        write_manifest(other, {**manifest, "backup_id": copy_id, **junk}, None)
+    listed = (await client.get("/databases/g/backups")).json()["backups"]
+    by_id = {b["backup_id"]: b for b in listed}
+    assert set(by_id) == {result["backup_id"], _other_id(result["backup_id"], 2)}
+    forged = by_id[_other_id(result["backup_id"], 2)]
+    assert forged["trusted"] is False and forged["location"].endswith(f"{forged['backup_id']}.tar.zst")

@@ -204,7 +204,9 @@ class BackupStore:
             manifest = json.loads(data)
         except ValueError:
             manifest = None
-        if not isinstance(manifest, dict) or not isinstance(manifest.get("archive"), dict):
+        archive = manifest.get("archive") if isinstance(manifest, dict) else None
+        if not isinstance(archive, dict) or not isinstance(archive.get("sha256"), str) \
+                or type(archive.get("size_bytes")) is not int:
             raise BackupCorrupt("the backup's manifest is unreadable")
         if manifest.get("graph_id") != location.graph_id or manifest.get("backup_id") != location.backup_id:
             raise BackupNotFound(f"no backup of {location.graph_id} at {location}")
