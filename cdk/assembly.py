@@ -69,6 +69,7 @@ def build_app(app: cdk.App) -> GraphClusterStacks:
         volume_manager=volumes.volume_manager.function,
         alerts=infra.alerts,
         router_url=infra.router.url,
+        backups=infra.backups,
     )
     for tier in load_tiers(env.name, tiers_file):
         stacks.nodes[tier.name] = NodeStack(
@@ -88,6 +89,7 @@ def build_app(app: cdk.App) -> GraphClusterStacks:
             api_key_secret=infra.api_key.secret,
             encryption_key=infra.data_key,
             alerts=infra.alerts,
+            backups=infra.backups,
             description="Graph cluster Neo4j Community node",
         )
     if node.try_get_context("nag") is None or context_flag(node, "nag"):

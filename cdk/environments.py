@@ -34,6 +34,9 @@ class DeployEnvironment:
     retain_data: bool
     log_retention: logs.RetentionDays
     snapshot_retention_count: int
+    # Node backups (cdk/backups.py): kept per graph and destination, and their maximum age.
+    backup_keep_last: int = 7
+    backup_max_age_days: int = 30
     account: str | None = None
     region: str | None = None
 
@@ -73,6 +76,8 @@ _DEFAULTS: dict[str, DeployEnvironment] = {
         retain_data=True,
         log_retention=logs.RetentionDays.THREE_MONTHS,
         snapshot_retention_count=14,
+        backup_keep_last=14,
+        backup_max_age_days=35,
     ),
     "staging": DeployEnvironment(
         name="staging",
@@ -81,6 +86,8 @@ _DEFAULTS: dict[str, DeployEnvironment] = {
         retain_data=True,
         log_retention=logs.RetentionDays.ONE_MONTH,
         snapshot_retention_count=7,
+        backup_keep_last=7,
+        backup_max_age_days=14,
     ),
     "dev": DeployEnvironment(
         name="dev",
@@ -89,6 +96,8 @@ _DEFAULTS: dict[str, DeployEnvironment] = {
         retain_data=False,
         log_retention=logs.RetentionDays.ONE_WEEK,
         snapshot_retention_count=3,
+        backup_keep_last=3,
+        backup_max_age_days=7,
     ),
 }
 

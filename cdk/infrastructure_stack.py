@@ -1,5 +1,5 @@
 """Infrastructure stack (spec: kuzu-infra): registries, API-key secret with rotation, alert topics,
-the allocator and the scheduled instance monitor. Everything else in the environment builds on it.
+the backup bucket and its signing key (cdk/backups.py), the allocator and the scheduled instance monitor. Everything else in the environment builds on it.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from constructs import Construct
 
 from cdk.alerts import AlertTopic
 from cdk.api_key import ApiKeySecret
+from cdk.backups import BackupStorage
 from cdk.control_plane import ControlPlaneFunction
 from cdk.encryption import DataKey
 from cdk.environments import DeployEnvironment, autoscaling_group_arn
@@ -57,6 +58,7 @@ class InfrastructureStack(cdk.Stack):
         ).topic
         self.api_key = ApiKeySecret(self, "ApiKey", env=env, encryption_key=self.data_key)
         self.api_key.rotation.alarm_on_errors(self.alerts)
+        self.backups = BackupStorage(self, "Backups", env=env, encryption_key=self.data_key)
 
         control_plane_env = {
             **self.registries.environment_for(),
@@ -157,3 +159,5 @@ class InfrastructureStack(cdk.Stack):
         cdk.CfnOutput(self, "RouterClientPolicyArn", value=self.router.client_policy.managed_policy_arn)
         cdk.CfnOutput(self, "ApiKeySecretArn", value=self.api_key.secret.secret_arn)
         cdk.CfnOutput(self, "AlertTopicArn", value=self.alerts.topic_arn)
+        cdk.CfnOutput(self, "BackupBucketName", value=self.backups.bucket.bucket_name)
+        cdk.CfnOutput(self, "BackupSigningSecretArn", value=self.backups.signing_secret.secret_arn)

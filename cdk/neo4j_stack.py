@@ -14,6 +14,7 @@ from aws_cdk import aws_secretsmanager as secretsmanager
 from aws_cdk import aws_sns as sns
 from constructs import Construct
 
+from cdk.backups import BackupStorage
 from cdk.encryption import grant_secret_read
 from cdk.environments import NEO4J_API_PORT, NEO4J_BOLT_PORT, DeployEnvironment
 from cdk.nag import suppress
@@ -43,6 +44,7 @@ class Neo4jStack(cdk.Stack):
         api_key_secret: secretsmanager.ISecret,
         encryption_key: kms.IKey,
         alerts: sns.ITopic,
+        backups: BackupStorage,
         **kwargs,
     ) -> None:
         super().__init__(scope, construct_id, env=env.cdk_env, **kwargs)
@@ -67,10 +69,11 @@ class Neo4jStack(cdk.Stack):
             self, vpc=vpc, env=env, ports={NEO4J_API_PORT: "node API", NEO4J_BOLT_PORT: "Bolt"}, name="neo4j"
         )
         bundle = node_api_bundle(self)
-        self.role = node_role(self, "Neo4j node: its password, the API key, the node API bundle")
+        self.role = node_role(self, "Neo4j node: its password, the API key, the node API bundle, its backups")
         for secret in (self.password, api_key_secret):
             grant_secret_read(self.role, secret, encryption_key)
         grant_bundle_read(self.role, bundle)
+        backups.grant_node_access(self.role)
         settings = {
             "ENVIRONMENT": env.name,
             "AWS_REGION": self.region,
@@ -83,6 +86,7 @@ class Neo4jStack(cdk.Stack):
             "NEO4J_PASSWORD_SECRET_ID": self.password.secret_arn,
             "GRAPH_API_KEY_SECRET_ID": api_key_secret.secret_arn,
             "NODE_BUNDLE_S3_URL": bundle.s3_object_url,
+            **backups.node_environment(),
         }
         template = ec2.LaunchTemplate(
             self,

@@ -21,6 +21,7 @@ from aws_cdk import aws_secretsmanager as secretsmanager
 from aws_cdk import aws_sns as sns
 from constructs import Construct
 
+from cdk.backups import BackupStorage
 from cdk.encryption import grant_secret_read
 from cdk.environments import API_PORT, DATA_MOUNT, DeployEnvironment, autoscaling_group_arn
 from cdk.nag import ANY_RESOURCE, suppress
@@ -124,6 +125,7 @@ class NodeDependencies:
     volume_manager: lambda_.IFunction
     alerts: sns.ITopic
     router_url: lambda_.FunctionUrl
+    backups: BackupStorage  # bucket and signing key of the node's backups
 
 
 class NodeGroup(Construct):
@@ -178,6 +180,8 @@ class NodeGroup(Construct):
             "CLUSTER_REGISTRATION_ENABLED": "true",
             # The router API, for graph-cli on the node (its metric namespaces are the contract's defaults).
             "GRAPH_ROUTER_URL": deps.router_url.url,
+            "VOLUME_METRIC_NAMESPACE": env.metric_namespace,
+            **deps.backups.node_environment(),
         }
         self.launch_template = ec2.LaunchTemplate(
             self,
@@ -275,6 +279,7 @@ class NodeGroup(Construct):
         grant_secret_read(self.role, deps.api_key_secret, deps.data_key)
         deps.router_url.grant_invoke_url(self.role)
         grant_bundle_read(self.role, bundle)
+        deps.backups.grant_node_access(self.role)
         self.log_group.grant_write(self.role)
         # The CloudWatch agent creates its streams and describes the group it writes to.
         self.role.add_to_principal_policy(

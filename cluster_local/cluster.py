@@ -28,6 +28,7 @@ from cluster_local.processes import ManagedProcess, http_ok
 from contracts.api_keys import decode_secret, generate_api_key
 from contracts.registry import GRAPH_REGISTRY, INSTANCE_REGISTRY, VOLUME_REGISTRY
 from lambdas.common.aws import Registry
+from node_api.core.backup.signing import FileKeySource
 
 CONTROL_PLANE = "control-plane"
 ROUTER = "router"
@@ -117,6 +118,8 @@ class LocalCluster:
         shutil.rmtree(self.state_dir, ignore_errors=True)
         for sub in ("pids", "logs", "volumes", "specs"):
             (self.state_dir / sub).mkdir(parents=True, exist_ok=True)
+        FileKeySource(self.backup_signing_key_file, create=True).load()  # one backup signing key per cluster
+        self.specs = self.config.nodes()
         try:
             self._start_control_plane()
             credentials.issue(self.boto("iam"), f"graph-cluster-{self.config.environment}-client", self.credentials_file)
@@ -156,6 +159,11 @@ class LocalCluster:
         return cls(ClusterConfig(state_dir=state_dir))._load()
 
     # --- nodes -------------------------------------------------------------------------------------
+    @property
+    def backup_signing_key_file(self) -> Path:
+        """Shared by every node, so a backup restores on any node of the cluster."""
+        return self.state_dir.resolve() / "backup-signing-key.json"
+
     def node_env(self, spec: NodeSpec) -> dict[str, str]:
         c = self.config
         return {
@@ -182,6 +190,7 @@ class LocalCluster:
             "GRAPH_API_STAGING_MEMORY_LIMIT": "256MB",
             "GRAPH_API_STAGING_THREADS": "1",
             "GRAPH_API_BACKUP_S3_BUCKET": c.backup_bucket,
+            "GRAPH_API_BACKUP_SIGNING_KEY_FILE": str(self.backup_signing_key_file),
             "LOG_LEVEL": "WARNING",
             **c.node_env,
         }

@@ -8,6 +8,7 @@ inside the backend, never on the event loop. Errors are the classes of backends/
 from __future__ import annotations
 
 import abc
+import re
 from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
@@ -160,6 +161,9 @@ class GraphBackend(abc.ABC):
     kind: str
     capabilities: Capabilities
     engine_version: str
+    # The flat file names `backup` may write and `restore` reads (fullmatch): a restore extracts
+    # nothing else from an archive (node_api/core/backup/archive.py).
+    backup_file_pattern: re.Pattern[str]
 
     @property
     def listeners(self) -> list[DatabaseListener]:

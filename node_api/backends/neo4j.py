@@ -11,6 +11,7 @@ JSON-lines backups are neo4j_backup.py.
 from __future__ import annotations
 
 import asyncio
+import re
 import time
 from collections.abc import AsyncIterator, Awaitable, Mapping, Sequence
 from contextlib import asynccontextmanager, suppress
@@ -78,6 +79,7 @@ ENTERPRISE_NOT_IMPLEMENTED = (
 class Neo4jBackend(GraphBackend):
     kind = "neo4j"
     engine_version = "unknown"
+    backup_file_pattern = re.compile(r"manifest\.json|nodes\.jsonl|relationships\.jsonl")  # neo4j_backup.py
 
     def __init__(self, settings: NodeSettings, *, admin: DatabaseAdmin | None = None) -> None:
         self.settings = settings

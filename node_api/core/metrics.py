@@ -131,6 +131,11 @@ class NodeMetrics:
         self.operation_seconds = Histogram(
             "graph_api_operation_duration_seconds", "Backup and restore durations.", ["operation"],
             buckets=(0.1, 0.5, 1, 5, 15, 60, 300, 900, 3600), registry=r)
+        self.backups_pruned = Counter(
+            "graph_api_backups_pruned", "Backups deleted by retention (GRAPH_API_BACKUP_KEEP_LAST, "
+            "GRAPH_API_BACKUP_MAX_AGE_DAYS), by destination.", ["destination"], registry=r)
+        for destination in ("local", "s3"):
+            self.backups_pruned.labels(destination)  # listed (at 0) before the first prune
 
         def gauge(name: str, doc: str, labels: tuple[str, ...] = ()) -> Gauge:
             return Gauge(name, doc, labels, registry=r)
@@ -177,6 +182,9 @@ class NodeMetrics:
         if ok:
             self.operation_seconds.labels(operation).observe(seconds)
             self.operation_bytes.labels(operation).inc(size_bytes)
+
+    def observe_pruned(self, destination: str, count: int) -> None:
+        self.backups_pruned.labels(destination).inc(count)
 
     def drain_query_latencies(self) -> list[float]:
         values = list(self.recent_query_ms)

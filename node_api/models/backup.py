@@ -46,6 +46,10 @@ class BackupSummary(BaseModel):
     size_bytes: int
     raw_bytes: int
     sha256: str
+    key_id: str | None = Field(None, description="The signing key's id (signing.py); null: unsigned.")
+    trusted: bool | None = Field(
+        None, description="Whether the signature verifies with this cluster's keys (a restore refuses the "
+        "backup otherwise: backup_untrusted); null when the keys cannot be read right now.")
     node_count: int | None = None
     rel_count: int | None = None
     row_counts: dict[str, dict[str, int]] = Field(default_factory=dict)
@@ -59,9 +63,21 @@ class BackupSummary(BaseModel):
             engine=str(manifest.get("engine")), engine_version=str(manifest.get("engine_version")),
             schema_type=manifest.get("schema_type"), size_bytes=archive["size_bytes"],
             raw_bytes=archive.get("raw_bytes", 0), sha256=archive["sha256"],
+            key_id=signature.get("key_id") if isinstance(signature := manifest.get("signature"), dict) else None,
+            trusted=manifest.get("trusted"),
             node_count=manifest.get("node_count"), rel_count=manifest.get("rel_count"),
             row_counts=manifest.get("row_counts") or {},
         )
+
+
+    @classmethod
+    def parse(cls, manifest: dict[str, Any]) -> BackupSummary | None:
+        """The summary, or None for a manifest that is not one this node could have written (it is
+        not listed, as damaged ones are not)."""
+        try:
+            return cls.of(manifest)
+        except (KeyError, TypeError, ValueError):  # pydantic's ValidationError is a ValueError
+            return None
 
 
 class BackupListResponse(BaseModel):

@@ -35,7 +35,7 @@ async def backup_database(graph_id: GraphIdDep, operations: OperationsDep, body:
 
 @router.get("/databases/{graph_id}/backups", response_model=BackupListResponse, name="list_backups")
 async def list_backups(graph_id: GraphIdDep, operations: OperationsDep) -> BackupListResponse:
-    backups = [BackupSummary.of(m) for m in await operations.list_backups(graph_id)]
+    backups = [s for m in await operations.list_backups(graph_id) if (s := BackupSummary.parse(m)) is not None]
     return BackupListResponse(graph_id=graph_id, backups=backups, total=len(backups))
 
 

@@ -21,7 +21,8 @@ def test_resource_counts(infra_template: Template) -> None:
         "AWS::KMS::Key": 1,
         "AWS::DynamoDB::Table": len(REGISTRY_TABLES),
         "AWS::SNS::Topic": 2,
-        "AWS::SecretsManager::Secret": 1,
+        "AWS::SecretsManager::Secret": 2,  # API key, backup signing key set
+        "AWS::S3::Bucket": 2,  # backups and their access logs
         "AWS::SecretsManager::RotationSchedule": 1,
         "AWS::Lambda::Function": 4,  # allocator, key rotation, instance monitor, router API
         "AWS::Lambda::Url": 1,

@@ -2,7 +2,8 @@
 mode on 127.0.0.1), creates the registries the control plane expects, and the allocator works on them.
 
 moto's CloudFormation implements only some resource types. The part of the template it supports
-(KMS key and alias, the registry tables, the SNS topics) is deployed as is; the rest is dropped
+(KMS key and alias, the registry tables, the SNS topics, the backup buckets and their policies) is
+deployed as is; the rest is dropped
 together with anything that references it, and the dropped types are pinned below (the known gap):
 the Secrets Manager secret and its rotation, topic and secret policies, the Lambdas and their roles,
 log groups, alarms and rules; key policy statements for dropped principals are removed. CloudFormation-created Lambdas are not invoked (moto would need Docker to run them); the
@@ -28,7 +29,8 @@ from lambdas.common.aws import Aws
 from lambdas.common.settings import ControlPlaneSettings
 from tests.support.aws import moto_server
 
-DEPLOYED_TYPES = {"AWS::KMS::Key", "AWS::KMS::Alias", "AWS::DynamoDB::Table", "AWS::SNS::Topic"}
+DEPLOYED_TYPES = {"AWS::KMS::Key", "AWS::KMS::Alias", "AWS::DynamoDB::Table", "AWS::SNS::Topic", "AWS::S3::Bucket",
+                  "AWS::S3::BucketPolicy"}
 # Types of the infrastructure template moto cannot create (or that depend on those).
 KNOWN_GAP = {
     "AWS::SecretsManager::Secret",
@@ -138,6 +140,14 @@ def test_topics_and_key_exist(deployed: dict[str, str], moto_endpoint: str) -> N
     aliases = {a["AliasName"] for a in kms.list_aliases()["Aliases"]}
     assert f"alias/graph-cluster-{ENV}-data" in aliases
     assert deployed["AlertTopicArn"].endswith(f":graph-cluster-{ENV}-alerts")
+
+
+def test_backup_buckets_exist(deployed: dict[str, str], moto_endpoint: str) -> None:
+    """The backup bucket, its access-log bucket and their policies deploy. (moto's CloudFormation
+    ignores their lifecycle, versioning and policies: tests/cdk/test_backups.py checks the template.)"""
+    s3 = boto3.client("s3", endpoint_url=moto_endpoint, region_name="us-east-1")
+    names = {b["Name"] for b in s3.list_buckets()["Buckets"]}
+    assert deployed["BackupBucketName"] in names
 
 
 def test_allocator_places_a_graph_on_the_created_tables(deployed: dict[str, str], moto_endpoint: str) -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import json
 from pathlib import Path
 
 import httpx
@@ -13,6 +12,7 @@ from node_api.backends.embedded.backend import EmbeddedBackend
 from node_api.backends.embedded.backup import check_compatible
 from node_api.backends.embedded.profiles import KUZU
 from node_api.core.backup.errors import IncompatibleBackup
+from operations.backup_helpers import edit_manifest, restore_outcome, signer
 from operations.helpers import backup, create_graph, cypher, dump, populate, restore, wait_task
 
 
@@ -85,34 +85,21 @@ async def test_backup_is_consistent_while_writes_continue(client: httpx.AsyncCli
         assert edges == [[result["rel_count"]]]
 
 
-def _edit_sidecar(archive: Path, **changes: object) -> None:
-    sidecar = archive.with_name(archive.name.replace(".tar.zst", ".json"))
-    manifest = json.loads(sidecar.read_text())
-    for key, value in changes.items():
-        if key == "sha256":
-            manifest["archive"]["sha256"] = value
-        else:
-            manifest[key] = value
-    sidecar.write_text(json.dumps(manifest))
-
-
 def _damage(archive: Path, how: str) -> None:
     data = bytearray(archive.read_bytes())
     if how == "flip":
         data[len(data) // 2] ^= 0xFF
         archive.write_bytes(bytes(data))
-    elif how == "truncate":
-        archive.write_bytes(bytes(data[: len(data) // 2]))
     else:
-        _edit_sidecar(archive, sha256="0" * 64)
+        archive.write_bytes(bytes(data[: len(data) // 2]))
 
 
 def _leftovers(base: Path) -> list[Path]:
     return [*(base / ".creating").iterdir(), *(base / ".backups" / ".work").iterdir()]
 
 
-@pytest.mark.parametrize("damage", ["flip", "truncate", "sidecar_sha"])
-async def test_damaged_backup_is_refused_and_data_stays(client: httpx.AsyncClient, damage: str) -> None:
+@pytest.mark.parametrize("damage", ["flip", "truncate"])
+async def test_damaged_archive_is_refused_and_data_stays(client: httpx.AsyncClient, damage: str) -> None:
     await create_graph(client, "g2")
     await populate(client, "g2", 100)
     result = await backup(client, "g2")
@@ -120,17 +107,33 @@ async def test_damaged_backup_is_refused_and_data_stays(client: httpx.AsyncClien
     before = await dump(client, "g2")
     archive = Path(result["location"])
     _damage(archive, damage)
-    task = await restore(client, "g2", result["location"])
-    assert task["status"] == "failed" and task["error"]["code"] == "backup_corrupt", task
+    assert await restore_outcome(client, "g2", result["location"]) == (202, "backup_corrupt")
     assert await dump(client, "g2") == before  # the live database is untouched
     # ... and nothing was left half-built beside it.
+    assert _leftovers(archive.parents[2]) == []
+
+
+async def test_altered_manifest_is_untrusted_and_data_stays(client: httpx.AsyncClient) -> None:
+    await create_graph(client, "g2")
+    await populate(client, "g2", 20)
+    result = await backup(client, "g2")
+    before = await dump(client, "g2")
+    archive = Path(result["location"])
+    edit_manifest(archive, None, sha256="0" * 64)  # not re-signed
+    assert await restore_outcome(client, "g2", result["location"]) == (422, "backup_untrusted")
+    listed = (await client.get("/databases/g2/backups")).json()["backups"]
+    assert [(b["trusted"], b["key_id"]) for b in listed] == [(False, result["key_id"])]
+    # The same change signed by the node's own key: now the archive's checksum refuses it.
+    edit_manifest(archive, signer(client), sha256="0" * 64)
+    assert await restore_outcome(client, "g2", result["location"]) == (202, "backup_corrupt")
+    assert await dump(client, "g2") == before
     assert _leftovers(archive.parents[2]) == []
 
 
 async def test_backup_from_another_engine_version_is_refused(client: httpx.AsyncClient) -> None:
     await create_graph(client, "g3")
     result = await backup(client, "g3")
-    _edit_sidecar(Path(result["location"]), engine_version="0.10.0")
+    edit_manifest(Path(result["location"]), signer(client), engine_version="0.10.0")
     response = await client.post("/databases/g3/restore", json={"location": result["location"]})
     assert response.status_code == 422, response.text
     body = response.json()

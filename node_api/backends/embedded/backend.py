@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import re
 import shutil
 import time
 from collections import Counter
@@ -83,6 +84,8 @@ class EmbeddedBackend(GraphBackend):
         self.profile = profile
         self.kind = profile.name
         self.engine_version = profile.version
+        # A native backup holds the database file and its WAL, nothing else (core/backup/archive.py).
+        self.backup_file_pattern = re.compile(re.escape(profile.graph_file) + r"(\.wal)?")
         self.storage_version: int | None = None  # learned from the first worker (the engine's)
         self.catalog = Catalog(settings.base_path, profile)
         self.policy = policy_for(profile.policy, settings.max_query_length)

@@ -48,7 +48,22 @@ class IncompatibleBackup(BackupError):
 
 
 class BackupCorrupt(BackupError):
-    """Checksum, manifest or content check failed: nothing was replaced."""
+    """Checksum, manifest or content check failed (or a member the extraction refuses): nothing was
+    replaced, nothing written outside the restore's work directory."""
 
     code = "backup_corrupt"
     status_code = 422
+
+
+class BackupUntrusted(BackupError):
+    """Unsigned, or not signed by a key of this cluster: refused before its archive is read."""
+
+    code = "backup_untrusted"
+    status_code = 422
+
+
+class BackupSigningUnavailable(BackupError):
+    """The node has no signing key (none configured, or Secrets Manager unreachable)."""
+
+    code = "backup_signing_unavailable"
+    status_code = 503

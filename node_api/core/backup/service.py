@@ -1,13 +1,18 @@
 """Backup and restore as background tasks, on the node's task registry.
 
 A backup: the backend writes a consistent copy of the database into a work directory (Kuzu: under
-the write lock, see backends/kuzu/backup.py), then it is packed, checksummed and put in place
-(local root or S3) with its manifest. Only the copy blocks writers; packing and upload do not.
+the write lock, see backends/kuzu/backup.py); its files are packed, compressed and hashed straight
+into their destination (a work file renamed into the local root, or a multipart upload to S3); the
+manifest listing every file's size and sha256 and the archive's is signed (signing.py) and stored
+beside it; then retention prunes the graph's older backups in that destination (retention.py).
+Only the copy blocks writers; packing and upload do not.
 
-A restore checks what it can before queueing (location, ownership, manifest, engine version), so a
-bad request is a 4xx at once. The task then extracts while hashing, refuses the archive on any
-mismatch, and hands a verified directory to the backend, which swaps it in. Nothing is replaced
-until the new database is complete and verified.
+A restore checks what it can before queueing (location, ownership, the manifest's signature, the
+file names against the backend's pattern, engine version), so a bad request is a 4xx at once and an
+unsigned or wrongly signed backup is refused before its archive is read. The task then verifies the
+archive's sha256 (local: by reading it; S3: while it streams into a work file), extracts it safely
+into a fresh work directory (archive.py), and hands that directory to the backend, which verifies
+the database and swaps it in. Nothing is replaced until the new database is complete and verified.
 
 Tasks of one graph are serialized with its ingestion tasks (restore) or with each other (backup).
 """
@@ -15,22 +20,29 @@ Tasks of one graph are serialized with its ingestion tasks (restore) or with eac
 from __future__ import annotations
 
 import asyncio
+import json
 import shutil
+import tempfile
 import time
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from node_api.backends.errors import DatabaseExists, DatabaseNotFound
-from node_api.core.backup.archive import FORMAT, file_entries, pack, sidecar, unpack
-from node_api.core.backup.errors import IncompatibleBackup
+from node_api.core.backup.archive import FORMAT, MANIFEST_NAME, Packed, declared_files, extract, pack, scan
+from node_api.core.backup.errors import BackupCorrupt, BackupError, BackupUntrusted, IncompatibleBackup
 from node_api.core.backup.locations import Location, Locations
+from node_api.core.backup.retention import Candidate, RetentionPolicy
 from node_api.core.backup.settings import BackupSettings
+from node_api.core.backup.signing import Signer, key_source
 from node_api.core.backup.store import BackupStore
+from node_api.core.logs import get_logger
 from node_api.core.metrics import NodeMetrics
 from node_api.core.tasks import Task, TaskContext, TaskRegistry
 from node_api.security.paths import validate_graph_id
 from node_api.state import NodeState
+
+log = get_logger(__name__)
 
 SERVICE_NAME = "operations"
 
@@ -42,6 +54,14 @@ class BackupService:
         self.metrics = metrics
         self.locations = Locations(node.settings.base_path, settings)
         self.store = BackupStore(self.locations)
+        # Development (ENVIRONMENT=dev, the node's default, or GRAPH_API_DEV_MODE) may make its own key.
+        self.signer = Signer(key_source(
+            secret_id=settings.signing_secret_id, key_file=settings.signing_key_file,
+            base_path=node.settings.base_path.resolve(),
+            development=node.settings.dev_mode or node.settings.environment == "dev",
+            endpoint_url=settings.secrets_endpoint_url, region=settings.s3_region,
+        ), refresh_s=settings.signing_refresh_s)
+        self.retention = RetentionPolicy(settings.keep_last, settings.max_age_days)
         self._own_tasks: TaskRegistry | None = None
 
     async def start(self) -> None:
@@ -74,6 +94,7 @@ class BackupService:
     async def start_backup(self, graph_id: str, destination: str) -> Task:
         await self.node.backend.database_info(graph_id)  # 404 / 409 busy before anything is queued
         location = self.locations.for_new(graph_id, destination)
+        await asyncio.to_thread(self.signer.keys)  # 503 now, not after the copy, if nothing can sign
 
         async def job(ctx: TaskContext) -> dict[str, Any]:
             started = time.perf_counter()
@@ -91,26 +112,44 @@ class BackupService:
 
     async def _backup(self, ctx: TaskContext, location: Location) -> dict[str, Any]:
         started = time.perf_counter()
-        work = self.locations.work / location.backup_id
+        backend = self.node.backend
+        work = Path(await asyncio.to_thread(tempfile.mkdtemp, prefix=f"backup-{location.backup_id}-",
+                                            dir=self.locations.work))
         data_dir = work / "data"
         try:
             ctx.report(progress=1, message="copying the database")
-            facts = await self.node.backend.backup(location.graph_id, data_dir)
+            facts = await backend.backup(location.graph_id, data_dir)
             copied_s = time.perf_counter() - started
-            # The backend's facts never override the archive's own envelope (format, id, graph).
-            manifest = {**facts, "format": FORMAT, "backup_id": location.backup_id,
-                        "created_at": datetime.now(UTC).isoformat(), "graph_id": location.graph_id}
-            manifest["files"] = await asyncio.to_thread(file_entries, data_dir)
-            total = max(1, sum(f["size"] for f in manifest["files"]))
-            ctx.report(progress=20, message="compressing")
-            archive = work / "archive.tar.zst"
-            info = await asyncio.to_thread(
-                pack, data_dir, manifest, archive, lambda done: ctx.report(progress=20 + 70 * done / total))
-            ctx.report(progress=90, message=f"storing ({location.kind})")
-            await asyncio.to_thread(self.store.put, location, archive, sidecar(manifest, info))
+            try:
+                names = await asyncio.to_thread(scan, data_dir, backend.backup_file_pattern)
+            except ValueError as exc:
+                raise BackupError(str(exc)) from None
+            total = max(1, sum((data_dir / n).stat().st_size for n in names))
+            ctx.report(progress=20, message=f"compressing into {location.kind}")
+
+            def produce(out: Any) -> Packed:
+                return pack(data_dir, names, out, level=self.settings.compression_level,
+                            threads=self.settings.zstd_threads,
+                            progress=lambda done: ctx.report(progress=20 + 70 * done / total))
+
+            packed = await asyncio.to_thread(self.store.write_archive, location, produce)
         finally:
             await asyncio.to_thread(shutil.rmtree, work, True)
+        ctx.report(progress=90, message="signing the manifest")
+        # The backend's facts never override the archive's own envelope (format, id, graph, files).
+        manifest = json.loads(json.dumps({
+            **facts, "format": FORMAT, "backup_id": location.backup_id, "created_at": datetime.now(UTC).isoformat(),
+            "graph_id": location.graph_id, "files": packed.files, "archive": packed.archive.to_json(),
+        }, default=str))
+        try:
+            signed = await asyncio.to_thread(self.signer.sign, manifest)
+            await asyncio.to_thread(self.store.put_sidecar, location, signed)
+        except BaseException:
+            await asyncio.to_thread(self.store.delete, location)
+            raise
+        pruned = await self._apply_retention(location)
         elapsed = time.perf_counter() - started
+        info = packed.archive
         return {
             "backup_id": location.backup_id,
             "location": str(location),
@@ -119,6 +158,7 @@ class BackupService:
             "size_bytes": info.size_bytes,
             "raw_bytes": info.raw_bytes,
             "sha256": info.sha256,
+            "key_id": signed["signature"]["key_id"],
             "node_count": facts.get("node_count"),
             "rel_count": facts.get("rel_count"),
             "consistency": facts.get("consistency"),
@@ -126,17 +166,61 @@ class BackupService:
             "copy_seconds": round(copied_s, 3),
             "duration_seconds": round(elapsed, 3),
             "mb_per_s": round(info.raw_bytes / 1e6 / max(elapsed, 1e-6), 1),
+            "pruned": pruned,
         }
+
+    # ---- retention
+    async def _apply_retention(self, just_written: Location) -> list[str]:
+        """Deletes what the retention policy says, among the graph's verified backups in the same
+        destination; returns their ids. A failure here is logged: the backup itself succeeded."""
+        if not self.retention.enabled:
+            return []
+        graph_id, kind = just_written.graph_id, just_written.kind
+        try:
+            candidates: dict[str, Location] = {}
+            verified: list[Candidate] = []
+            for location, manifest in await asyncio.to_thread(self.store.list, graph_id, kind):
+                try:
+                    await asyncio.to_thread(self.signer.verify, manifest)
+                    created = datetime.fromisoformat(str(manifest.get("created_at")))
+                except (BackupUntrusted, ValueError):
+                    continue  # not ours to count or delete
+                candidates[location.backup_id] = location
+                verified.append(Candidate(location.backup_id, created))
+            doomed = self.retention.to_prune(verified, now=datetime.now(UTC), keep=just_written.backup_id)
+            for backup_id in doomed:
+                await asyncio.to_thread(self.store.delete, candidates[backup_id])
+        except BackupError as exc:
+            log.warning("backup retention failed", graph_id=graph_id, destination=kind, error=exc.message)
+            return []
+        if doomed:
+            log.info("backups pruned", graph_id=graph_id, destination=kind, backup_ids=doomed)
+            if self.metrics is not None:
+                self.metrics.observe_pruned(kind, len(doomed))
+        return doomed
 
     # ---- listing
     async def list_backups(self, graph_id: str) -> list[dict[str, Any]]:
+        """Every backup of the graph, newest first; `trusted` says whether its signature verifies with
+        this cluster's keys (None: the keys cannot be read right now)."""
         kinds = ["local", "s3"] if self.settings.s3_bucket else ["local"]
         found: list[dict[str, Any]] = []
         for kind in kinds:
             for location, manifest in await asyncio.to_thread(self.store.list, graph_id, kind):
-                found.append({"location": str(location), "destination": kind, **manifest})
+                # The node's own facts last: a manifest never names its location or vouches for itself.
+                found.append({**manifest, "location": str(location), "destination": kind,
+                              "trusted": await self._trusted(manifest)})
         found.sort(key=lambda m: str(m.get("created_at")), reverse=True)
         return found
+
+    async def _trusted(self, manifest: dict[str, Any]) -> bool | None:
+        try:
+            await asyncio.to_thread(self.signer.verify, manifest)
+        except BackupUntrusted:
+            return False
+        except BackupError:
+            return None
+        return True
 
     # ---- restore
     async def start_restore(self, graph_id: str, location_text: str, target: str | None) -> Task:
@@ -153,6 +237,11 @@ class BackupService:
                 raise DatabaseExists(f"database {target} exists; a backup of {graph_id} may only be restored "
                                      f"into {graph_id} itself or into a new database", graph_id=target)
         expected = await asyncio.to_thread(self.store.read_sidecar, location)
+        # Trust first: nothing of an unsigned or wrongly signed backup is read beyond its manifest.
+        await asyncio.to_thread(self.signer.verify, expected)
+        if expected.get("format") != FORMAT:
+            raise BackupCorrupt(f"this backup is not {FORMAT}: refusing to restore it")
+        declared_files(expected, backend.backup_file_pattern)
         # A backend whose backups are engine files needs the same engine version; one that writes a
         # portable format (Neo4j: JSON lines, replayed through Cypher) says so with `portable`.
         same_version = expected.get("engine_version") == backend.engine_version or expected.get("portable") is True
@@ -182,32 +271,40 @@ class BackupService:
     async def _restore(self, ctx: TaskContext, location: Location, expected: dict[str, Any],
                        target: str) -> dict[str, Any]:
         started = time.perf_counter()
-        work = self.locations.work / f"restore-{location.backup_id}-{int(time.time() * 1000)}"
+        backend = self.node.backend
+        archive_info = expected["archive"]
+        # A fresh directory of its own under the work area: extraction creates files nowhere else.
+        work = Path(await asyncio.to_thread(tempfile.mkdtemp, prefix=f"restore-{location.backup_id}-",
+                                            dir=self.locations.work))
         data_dir = work / "data"
         try:
-            await asyncio.to_thread(data_dir.mkdir, parents=True)
-            if location.kind == "s3":
-                ctx.report(progress=1, message="downloading")
-            archive = await asyncio.to_thread(self.store.fetch, location, work / "archive.tar.zst")
-            ctx.report(progress=10, message="verifying and extracting")
-            total = max(1, int(expected["archive"].get("raw_bytes") or 1))
+            await asyncio.to_thread(data_dir.mkdir)
+            ctx.report(progress=1, message="downloading and verifying" if location.kind == "s3" else "verifying")
+            archive = await asyncio.to_thread(self.store.verified_copy, location, archive_info["sha256"],
+                                              archive_info["size_bytes"], work / "archive.tar.zst")
+            ctx.report(progress=10, message="extracting")
+            total = max(1, int(archive_info.get("raw_bytes") or 1))
 
-            def _unpack() -> dict[str, Any]:
-                with Path(archive).open("rb") as src:
-                    return unpack(src, data_dir, expected, lambda done: ctx.report(progress=10 + 60 * done / total))
+            def _extract() -> None:
+                with archive.open("rb") as src:
+                    extract(src, data_dir, expected, backend.backup_file_pattern,
+                            lambda done: ctx.report(progress=10 + 60 * done / total))
+                # For the backend's own checks (Kuzu: schema and row counts): the verified manifest.
+                (data_dir / MANIFEST_NAME).write_text(json.dumps(expected))
 
-            await asyncio.to_thread(_unpack)
+            await asyncio.to_thread(_extract)
             ctx.report(progress=70, message="verifying the database and swapping it in")
-            info = await self.node.backend.restore(target, data_dir, schema_type=str(expected.get("schema_type", "")))
+            info = await backend.restore(target, data_dir, schema_type=str(expected.get("schema_type", "")))
         finally:
             await asyncio.to_thread(shutil.rmtree, work, True)
         elapsed = time.perf_counter() - started
-        raw = int(expected["archive"].get("raw_bytes") or 0)
+        raw = int(archive_info.get("raw_bytes") or 0)
         return {
             "graph_id": info.graph_id,
             "restored_from": str(location),
             "backup_id": location.backup_id,
             "backup_created_at": expected.get("created_at"),
+            "key_id": expected["signature"]["key_id"],
             "node_count": expected.get("node_count"),
             "rel_count": expected.get("rel_count"),
             "duration_seconds": round(elapsed, 3),
