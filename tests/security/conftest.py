@@ -55,4 +55,6 @@ def http(secure_cluster: LocalCluster, node: NodeSpec) -> Iterator[httpx.Client]
 
 @pytest.fixture(scope="session")
 def base_path(secure_cluster: LocalCluster, node: NodeSpec):  # noqa: ANN201 - pathlib.Path
-    return secure_cluster.state_dir / "nodes" / node.instance_id
+    from cluster_local import volumes
+
+    return volumes.volume_dir(secure_cluster.state_dir, node.volume_id)

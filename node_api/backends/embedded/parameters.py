@@ -133,6 +133,9 @@ def _embedded_list(items: list[Any], path: str, takes_bytes: bool) -> list[Any]:
         raise InvalidParameter(f"parameter {path}: the engine cannot type an empty list or a list of nulls",
                                parameter=path)
     maps = [item for item in items if isinstance(item, dict)]
+    if maps and len(maps) != sum(item is not None for item in items):
+        raise InvalidParameter(f"parameter {path}: a list holds values of one type; this one mixes maps with "
+                               "other values", parameter=path)
     if maps and all(all(isinstance(k, str) for k in m) for m in maps):
         # Measured: the engine takes the field order of the list's last map and assigns the others'
         # values by position, mislabelling them. Give every map the first one's order, and refuse maps
