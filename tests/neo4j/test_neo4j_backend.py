@@ -13,10 +13,10 @@ import pyarrow as pa
 import pytest
 
 from node_api.backends import errors
-from node_api.backends import neo4j_ddl as ddl_mod
 from node_api.backends.base import StatementKind
-from node_api.backends.neo4j import Neo4jBackend
-from node_api.backends.neo4j_admin import SingleDatabase
+from node_api.backends.neo4j import ddl as ddl_mod
+from node_api.backends.neo4j.admin import SingleDatabase
+from node_api.backends.neo4j.backend import Neo4jBackend
 from tests.support.arcadedb_server import ArcadeDBServer, neo4j_settings
 
 R, W = StatementKind.READ, StatementKind.WRITE
@@ -113,7 +113,7 @@ async def test_failed_ddl_leaves_nothing_behind(backend: Neo4jBackend, bolt_serv
 async def test_records_survive_a_restart(backend: Neo4jBackend, bolt_server: ArcadeDBServer, tmp_path: Path,
                                          graph_id: str) -> None:
     await backend.create_database(graph_id, "entity", DDL)
-    from node_api.backends.neo4j_admin import ArcadeDBHttpAdmin
+    from node_api.backends.neo4j.admin import ArcadeDBHttpAdmin
     from tests.support.arcadedb_server import ROOT_PASSWORD
 
     again = Neo4jBackend(neo4j_settings(bolt_server, tmp_path),
@@ -129,7 +129,7 @@ async def test_records_survive_a_restart(backend: Neo4jBackend, bolt_server: Arc
 
 async def test_graphs_created_by_another_api_task_are_found(backend: Neo4jBackend, bolt_server: ArcadeDBServer,
                                                             tmp_path: Path, graph_id: str) -> None:
-    from node_api.backends.neo4j_admin import ArcadeDBHttpAdmin
+    from node_api.backends.neo4j.admin import ArcadeDBHttpAdmin
     from tests.support.arcadedb_server import ROOT_PASSWORD
 
     other = Neo4jBackend(neo4j_settings(bolt_server, tmp_path),
@@ -428,7 +428,7 @@ async def test_zoned_timestamps_keep_their_offset(backend: Neo4jBackend, graph_i
 
 async def test_exhausted_pool_is_overloaded_not_a_hang(bolt_server: ArcadeDBServer, tmp_path: Path,
                                                        graph_id: str) -> None:
-    from node_api.backends.neo4j_admin import ArcadeDBHttpAdmin
+    from node_api.backends.neo4j.admin import ArcadeDBHttpAdmin
     from tests.support.arcadedb_server import ROOT_PASSWORD
 
     settings = neo4j_settings(bolt_server, tmp_path, NEO4J_MAX_CONNECTION_POOL_SIZE=1, GRAPH_API_QUEUE_TIMEOUT=0.5)

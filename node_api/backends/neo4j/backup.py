@@ -4,7 +4,7 @@
     nodes.jsonl          {"id", "labels", "properties"}        one per line
     relationships.jsonl  {"id", "type", "start", "end", "properties"}
 
-Property values keep their Cypher types through tagged objects ({"$date": ...}, neo4j_values.py).
+Property values keep their Cypher types through tagged objects ({"$date": ...}, values.py).
 Both files are read in one read transaction. Restore never drops the live graph first: it loads the
 backup beside it (nodes marked RESTORE_LABEL, unique constraints lifted meanwhile), then deletes the
 old nodes and unmarks the new; a failure removes what was loaded and puts the constraints back.
@@ -22,13 +22,13 @@ from typing import TYPE_CHECKING, Any
 
 from node_api.backends.base import DatabaseInfo, StatementKind
 from node_api.backends.errors import BackendError, DatabaseBusy, DatabaseNotFound, InvalidSchema, QueryFailed
-from node_api.backends.neo4j_catalog import META_LABEL, RESTORE_LABEL, GraphRecord, now
-from node_api.backends.neo4j_ddl import plan, quote
-from node_api.backends.neo4j_errors import translate
-from node_api.backends.neo4j_values import decode_property, encode_property, split_zoned, zoned_set
+from node_api.backends.neo4j.catalog import META_LABEL, RESTORE_LABEL, GraphRecord, now
+from node_api.backends.neo4j.ddl import plan, quote
+from node_api.backends.neo4j.errors import translate
+from node_api.backends.neo4j.values import decode_property, encode_property, split_zoned, zoned_set
 
 if TYPE_CHECKING:
-    from node_api.backends.neo4j import Neo4jBackend
+    from node_api.backends.neo4j.backend import Neo4jBackend
 
 FORMAT = "graph-jsonl/1"
 BATCH = 2_000

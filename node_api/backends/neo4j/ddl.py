@@ -2,7 +2,7 @@
 
 Neo4j has no tables: a node table becomes a label whose primary key is a uniqueness constraint, and
 a rel table becomes a relationship type. The declarations themselves (columns, FROM/TO pairs) are
-kept in the graph's catalog (neo4j_catalog.py) so schema introspection and bulk loads of rel tables
+kept in the graph's catalog (catalog.py) so schema introspection and bulk loads of rel tables
 (which must find their endpoints by key) work as on Kuzu. Statements that are not table DDL
 (CREATE CONSTRAINT / CREATE INDEX ...) are passed to the server unchanged.
 """

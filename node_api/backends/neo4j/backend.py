@@ -1,11 +1,11 @@
 """The Neo4j backend: graphs on a Bolt server, reached through the official async driver.
 
 One pooled driver (NEO4J_MAX_CONNECTION_POOL_SIZE) serves every graph. Where a graph lives is the
-admin hook's business (neo4j_admin.py): community = one database, one graph; a multi-database server
+admin hook's business (admin.py): community = one database, one graph; a multi-database server
 = one database per graph_id. Every session names its database explicitly: the server default is
 never relied on (ArcadeDB's Bolt server keeps a pooled connection on the last database it used when
-asked for `neo4j`). Table DDL is translated by neo4j_ddl.py; the graph's record is neo4j_catalog.py;
-JSON-lines backups are neo4j_backup.py.
+asked for `neo4j`). Table DDL is translated by ddl.py; the graph's record is catalog.py;
+JSON-lines backups are backup.py, bulk loads bulk.py.
 """
 
 from __future__ import annotations
@@ -23,7 +23,6 @@ import neo4j
 import pyarrow as pa
 from neo4j import AsyncDriver, AsyncGraphDatabase, AsyncManagedTransaction, AsyncSession
 
-from node_api.backends import neo4j_ddl as ddl_mod
 from node_api.backends.base import (
     BackendStats,
     BulkLoadResult,
@@ -49,8 +48,9 @@ from node_api.backends.errors import (
     QueryTimeout,
     Unsupported,
 )
-from node_api.backends.neo4j_admin import ARCADEDB_UNSWITCHABLE, DatabaseAdmin, SingleDatabase
-from node_api.backends.neo4j_catalog import (
+from node_api.backends.neo4j import ddl as ddl_mod
+from node_api.backends.neo4j.admin import ARCADEDB_UNSWITCHABLE, DatabaseAdmin, SingleDatabase
+from node_api.backends.neo4j.catalog import (
     META_LABEL,
     READ_META,
     RESTORE_LABEL,
@@ -58,8 +58,8 @@ from node_api.backends.neo4j_catalog import (
     GraphRecord,
     now,
 )
-from node_api.backends.neo4j_errors import translate
-from node_api.backends.neo4j_values import bolt_parameters, neo4j_row
+from node_api.backends.neo4j.errors import translate
+from node_api.backends.neo4j.values import bolt_parameters, neo4j_row
 from node_api.security.paths import validate_graph_id, validate_identifier
 from node_api.security.policy import policy_for
 from node_api.settings import BackendType, NodeSettings
@@ -79,7 +79,7 @@ ENTERPRISE_NOT_IMPLEMENTED = (
 class Neo4jBackend(GraphBackend):
     kind = "neo4j"
     engine_version = "unknown"
-    backup_file_pattern = re.compile(r"manifest\.json|nodes\.jsonl|relationships\.jsonl")  # neo4j_backup.py
+    backup_file_pattern = re.compile(r"manifest\.json|nodes\.jsonl|relationships\.jsonl")  # backup.py
 
     def __init__(self, settings: NodeSettings, *, admin: DatabaseAdmin | None = None) -> None:
         self.settings = settings
@@ -476,7 +476,7 @@ class Neo4jBackend(GraphBackend):
 
     async def bulk_load(self, graph_id: str, table_name: str, data: pa.Table, *, ignore_errors: bool,
                         ) -> BulkLoadResult:
-        from node_api.backends.neo4j_bulk import bulk_load
+        from node_api.backends.neo4j.bulk import bulk_load
 
         validate_identifier(table_name, "table name")
         record = await self._known(graph_id)
@@ -495,12 +495,12 @@ class Neo4jBackend(GraphBackend):
                              datetime.fromtimestamp(last, UTC) if last else None)
 
     async def backup(self, graph_id: str, destination_dir: Path) -> dict[str, Any]:
-        from node_api.backends.neo4j_backup import write_backup
+        from node_api.backends.neo4j.backup import write_backup
 
         return await write_backup(self, await self._known(graph_id), destination_dir)
 
     async def restore(self, graph_id: str, source_dir: Path, *, schema_type: str) -> DatabaseInfo:
-        from node_api.backends.neo4j_backup import restore_backup
+        from node_api.backends.neo4j.backup import restore_backup
 
         return await restore_backup(self, graph_id, source_dir, schema_type=schema_type)
 

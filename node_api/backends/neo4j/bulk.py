@@ -15,14 +15,14 @@ import pyarrow as pa
 
 from node_api.backends.base import BulkLoadResult, StatementKind, TableInfo
 from node_api.backends.errors import BackendError, InvalidSchema, QueryFailed
-from node_api.backends.neo4j_catalog import GraphRecord
-from node_api.backends.neo4j_ddl import primary_key, quote
-from node_api.backends.neo4j_errors import translate
-from node_api.backends.neo4j_values import to_bolt, zoned_set
+from node_api.backends.neo4j.catalog import GraphRecord
+from node_api.backends.neo4j.ddl import primary_key, quote
+from node_api.backends.neo4j.errors import translate
+from node_api.backends.neo4j.values import to_bolt, zoned_set
 from node_api.security.paths import validate_identifier
 
 if TYPE_CHECKING:
-    from node_api.backends.neo4j import Neo4jBackend
+    from node_api.backends.neo4j.backend import Neo4jBackend
 
 _MAX_WARNINGS = 100
 BULK_BATCH_ROWS = 5_000  # rows per UNWIND: bounded Bolt messages, few round trips
@@ -33,7 +33,7 @@ async def bulk_load(backend: Neo4jBackend, record: GraphRecord, table_name: str,
     for name in data.column_names:
         validate_identifier(name, "column name")
     table = record.tables.get(table_name)
-    # Zoned timestamps go as ISO text and are rebuilt by datetime() (neo4j_values.split_zoned).
+    # Zoned timestamps go as ISO text and are rebuilt by datetime() (values.split_zoned).
     zoned = tuple(f.name for f in data.schema if pa.types.is_timestamp(f.type) and f.type.tz)
     if table is not None and table.kind == "rel":
         loader: _Loader = _RelLoader(record, table, data, zoned)
