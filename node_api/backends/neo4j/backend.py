@@ -347,9 +347,9 @@ class Neo4jBackend(GraphBackend):
             record.tables[table.name] = table
         record.ddl.extend(plan.statements)
         for name in plan.dropped:
-            table = record.tables.pop(name, None)
-            key = ddl_mod.primary_key(table) if table else None
-            if table and key:
+            dropped = record.tables.pop(name) if name in record.tables else None
+            key = ddl_mod.primary_key(dropped) if dropped else None
+            if dropped and key:
                 with suppress(BackendError):
                     await self.run(record.database, StatementKind.WRITE,
                                     f"DROP CONSTRAINT {q(ddl_mod.constraint_name(name, key))} IF EXISTS", {}, 60.0)

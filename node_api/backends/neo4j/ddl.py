@@ -85,7 +85,9 @@ def _table(tokens: list[Token], statement: str) -> TableInfo:
         open_at = next(j for j, t in enumerate(tokens) if t.text == "(")
     except StopIteration:
         raise InvalidSchema(f"{name}: column list expected", statement=statement[:500]) from None
-    items, depth, current, closed = [], 0, [], False
+    items: list[list[Token]] = []
+    current: list[Token] = []
+    depth, closed = 0, False
     for token in tokens[open_at + 1 :]:
         if token.text == "(":
             depth += 1
