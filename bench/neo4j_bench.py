@@ -29,8 +29,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from node_api.backends.base import StatementKind  # noqa: E402
-from node_api.backends.neo4j import Neo4jBackend  # noqa: E402
-from node_api.backends.neo4j_admin import ArcadeDBHttpAdmin  # noqa: E402
+from node_api.backends.neo4j.admin import ArcadeDBHttpAdmin  # noqa: E402
+from node_api.backends.neo4j.backend import Neo4jBackend  # noqa: E402
 from node_api.settings import NodeSettings  # noqa: E402
 
 DDL = ["CREATE NODE TABLE Item(id INT64, name STRING, score DOUBLE, PRIMARY KEY(id))"]

@@ -17,8 +17,8 @@ def create_backend(settings: NodeSettings) -> GraphBackend:
             "GRAPH_BACKEND_TYPE=neo4j_enterprise is not implemented: multi-database clustering is a "
             "documented TODO (docs/neo4j-backend.md). Use neo4j_community, ladybug or kuzu."
         )
-    from node_api.backends.neo4j import Neo4jBackend
-    from node_api.backends.neo4j_admin import ArcadeDBHttpAdmin, DatabaseAdmin, SingleDatabase
+    from node_api.backends.neo4j.admin import ArcadeDBHttpAdmin, DatabaseAdmin, SingleDatabase
+    from node_api.backends.neo4j.backend import Neo4jBackend
 
     admin: DatabaseAdmin
     if settings.neo4j_admin_url:

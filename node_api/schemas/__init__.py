@@ -5,7 +5,7 @@
     custom  = the caller's DDL only
 
 The DDL is written once, as Kuzu table definitions (schemas/kuzu/). The Neo4j backend reads the
-same statements and turns them into uniqueness constraints (backends/neo4j_ddl.py).
+same statements and turns them into uniqueness constraints (backends/neo4j/ddl.py).
 """
 
 from __future__ import annotations

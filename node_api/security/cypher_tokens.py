@@ -1,5 +1,5 @@
 """Cypher tokens: the lexical layer under the statement policy (security/policy.py) and the DDL
-splitters (schemas/, backends/neo4j_ddl.py).
+splitters (schemas/, backends/neo4j/ddl.py).
 
 Comments and whitespace are dropped; string literals and backtick-quoted names are single tokens, so
 `RETURN 'COPY'` holds no COPY keyword and `/* */COPY` does. The rules follow what Kuzu 0.11.3 and

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from node_api.backends.neo4j import Neo4jBackend
-from node_api.backends.neo4j_admin import ArcadeDBHttpAdmin, SingleDatabase
+from node_api.backends.neo4j.admin import ArcadeDBHttpAdmin, SingleDatabase
+from node_api.backends.neo4j.backend import Neo4jBackend
 from tests.support.arcadedb_server import ROOT_PASSWORD, ArcadeDBServer, neo4j_settings
 
 

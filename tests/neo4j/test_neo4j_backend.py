@@ -11,12 +11,13 @@ from pathlib import Path
 
 import pyarrow as pa
 import pytest
+from neo4j import AsyncDriver
 
 from node_api.backends import errors
-from node_api.backends import neo4j_ddl as ddl_mod
 from node_api.backends.base import StatementKind
-from node_api.backends.neo4j import Neo4jBackend
-from node_api.backends.neo4j_admin import SingleDatabase
+from node_api.backends.neo4j import ddl as ddl_mod
+from node_api.backends.neo4j.admin import SingleDatabase
+from node_api.backends.neo4j.backend import Neo4jBackend
 from tests.support.arcadedb_server import ArcadeDBServer, neo4j_settings
 
 R, W = StatementKind.READ, StatementKind.WRITE
@@ -55,19 +56,55 @@ async def test_server_down_is_backend_unavailable(bolt_server: ArcadeDBServer, t
         await Neo4jBackend(dead).start()
 
 
-async def test_health_raises_when_server_goes_away(backend: Neo4jBackend) -> None:
-    from neo4j import AsyncGraphDatabase
+class _Cuttable:
+    """A loopback TCP relay in front of the Bolt server: close() makes the server go away for real
+    (listener closed, open connections cut) without stopping the session's shared server."""
 
-    from tests.support.arcadedb_server import _free_port
+    def __init__(self, target_port: int) -> None:
+        self.target_port = target_port
+        self.port = 0
+        self._server: asyncio.Server | None = None
+        self._writers: list[asyncio.StreamWriter] = []
 
-    live = backend._driver
-    backend._driver = AsyncGraphDatabase.driver(f"bolt://127.0.0.1:{_free_port()}", auth=("root", "x"))
+    async def start(self) -> None:
+        self._server = await asyncio.start_server(self._relay, "127.0.0.1", 0)
+        self.port = int(self._server.sockets[0].getsockname()[1])
+
+    async def _relay(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        up_reader, up_writer = await asyncio.open_connection("127.0.0.1", self.target_port)
+        self._writers += [writer, up_writer]
+
+        async def pump(source: asyncio.StreamReader, sink: asyncio.StreamWriter) -> None:
+            while data := await source.read(65536):
+                sink.write(data)
+                await sink.drain()
+            sink.close()
+
+        await asyncio.gather(pump(reader, up_writer), pump(up_reader, writer), return_exceptions=True)
+
+    async def close(self) -> None:
+        assert self._server is not None
+        self._server.close()
+        for writer in self._writers:
+            writer.close()
+        await self._server.wait_closed()
+
+
+async def test_health_raises_when_server_goes_away(bolt_server: ArcadeDBServer, community: Neo4jBackend,
+                                                   tmp_path: Path) -> None:
+    relay = _Cuttable(bolt_server.bolt_port)
+    await relay.start()
+    database = community.admin.database_for("any")  # the community fixture's own server database
+    b = Neo4jBackend(neo4j_settings(bolt_server, tmp_path, NEO4J_URI=f"bolt://127.0.0.1:{relay.port}"),
+                     admin=SingleDatabase(database))
+    await b.start()
     try:
+        assert (await b.health())["engine"] == "neo4j"
+        await relay.close()
         with pytest.raises(errors.BackendUnavailable):
-            await backend.health()
+            await b.health()
     finally:
-        await backend._driver.close()
-        backend._driver = live
+        await b.close()
 
 
 async def test_wrong_password_is_backend_unavailable(bolt_server: ArcadeDBServer, tmp_path: Path) -> None:
@@ -113,7 +150,7 @@ async def test_failed_ddl_leaves_nothing_behind(backend: Neo4jBackend, bolt_serv
 async def test_records_survive_a_restart(backend: Neo4jBackend, bolt_server: ArcadeDBServer, tmp_path: Path,
                                          graph_id: str) -> None:
     await backend.create_database(graph_id, "entity", DDL)
-    from node_api.backends.neo4j_admin import ArcadeDBHttpAdmin
+    from node_api.backends.neo4j.admin import ArcadeDBHttpAdmin
     from tests.support.arcadedb_server import ROOT_PASSWORD
 
     again = Neo4jBackend(neo4j_settings(bolt_server, tmp_path),
@@ -129,7 +166,7 @@ async def test_records_survive_a_restart(backend: Neo4jBackend, bolt_server: Arc
 
 async def test_graphs_created_by_another_api_task_are_found(backend: Neo4jBackend, bolt_server: ArcadeDBServer,
                                                             tmp_path: Path, graph_id: str) -> None:
-    from node_api.backends.neo4j_admin import ArcadeDBHttpAdmin
+    from node_api.backends.neo4j.admin import ArcadeDBHttpAdmin
     from tests.support.arcadedb_server import ROOT_PASSWORD
 
     other = Neo4jBackend(neo4j_settings(bolt_server, tmp_path),
@@ -222,15 +259,14 @@ def test_guard_classifies(backend: Neo4jBackend) -> None:
 async def test_read_write_routing(backend: Neo4jBackend, graph_id: str, monkeypatch: pytest.MonkeyPatch) -> None:
     await backend.create_database(graph_id, "custom", DDL)
     modes: list[str] = []
-    driver = backend._driver
-    original = driver.session
+    original = AsyncDriver.session
 
-    def spy(**kwargs):  # type: ignore[no-untyped-def]
+    def spy(driver: AsyncDriver, **kwargs):  # type: ignore[no-untyped-def]
         modes.append(kwargs["default_access_mode"])
         assert kwargs["database"] == graph_id  # always explicit
-        return original(**kwargs)
+        return original(driver, **kwargs)
 
-    monkeypatch.setattr(driver, "session", spy)
+    monkeypatch.setattr(AsyncDriver, "session", spy)  # the driver's class: the backend's own is private
     await backend.execute(graph_id, "CREATE (:City {name: 'x'})", None, timeout_s=5, kind=W)
     await backend.execute(graph_id, "MATCH (n) RETURN n", None, timeout_s=5, kind=R)
     assert modes == ["WRITE", "READ"]
@@ -411,6 +447,44 @@ async def test_failed_restore_keeps_the_old_data(backend: Neo4jBackend, graph_id
         await backend.restore(graph_id, tmp_path / "nothing", schema_type="custom")
 
 
+async def test_failed_restore_to_a_new_graph_leaves_nothing(backend: Neo4jBackend, bolt_server: ArcadeDBServer,
+                                                            graph_id: str, tmp_path: Path) -> None:
+    await backend.create_database(graph_id, "custom", DDL)
+    await rows(backend, graph_id, "CREATE (:Person {id: 1, name: 'old'})")
+    await backend.backup(graph_id, tmp_path / "bk")
+    with (tmp_path / "bk" / "relationships.jsonl").open("a") as f:
+        f.write(json.dumps({"id": "x", "type": "R", "start": "nope", "end": "nope", "properties": {}}) + "\n")
+    copy_id = graph_id + "_copy"
+    with pytest.raises(errors.QueryFailed, match="inconsistent"):
+        await backend.restore(copy_id, tmp_path / "bk", schema_type="custom")
+    assert not backend.exists(copy_id)
+    assert copy_id not in bolt_server.databases()
+    with pytest.raises(errors.DatabaseNotFound):
+        await backend.database_info(copy_id)
+
+
+async def test_a_graph_being_changed_is_busy(backend: Neo4jBackend, graph_id: str, tmp_path: Path) -> None:
+    # The seam backup.py restores through: while changing() holds the graph, every other request for
+    # it (a query, a second restore, a delete) is told to retry; afterwards the graph serves again.
+    await backend.create_database(graph_id, "custom", DDL)
+    await backend.backup(graph_id, tmp_path / "bk")
+    async with backend.changing(graph_id) as record:
+        assert record.graph_id == graph_id and "Person" in record.tables
+        with pytest.raises(errors.DatabaseBusy):
+            await rows(backend, graph_id, "RETURN 1")
+        with pytest.raises(errors.DatabaseBusy):
+            await backend.restore(graph_id, tmp_path / "bk", schema_type="custom")
+        with pytest.raises(errors.DatabaseBusy):
+            await backend.delete_database(graph_id)
+        with pytest.raises(errors.DatabaseBusy):
+            async with backend.changing(graph_id):
+                pass
+    assert await rows(backend, graph_id, "RETURN 1") == [[1]]
+    with pytest.raises(errors.DatabaseNotFound):
+        async with backend.changing(graph_id + "_none"):
+            pass
+
+
 async def test_kuzu_only_features_are_unsupported(backend: Neo4jBackend) -> None:
     with pytest.raises(errors.Unsupported, match="Kuzu"):
         await backend.copy_from_s3("g", "s3://b/x.parquet")
@@ -428,7 +502,7 @@ async def test_zoned_timestamps_keep_their_offset(backend: Neo4jBackend, graph_i
 
 async def test_exhausted_pool_is_overloaded_not_a_hang(bolt_server: ArcadeDBServer, tmp_path: Path,
                                                        graph_id: str) -> None:
-    from node_api.backends.neo4j_admin import ArcadeDBHttpAdmin
+    from node_api.backends.neo4j.admin import ArcadeDBHttpAdmin
     from tests.support.arcadedb_server import ROOT_PASSWORD
 
     settings = neo4j_settings(bolt_server, tmp_path, NEO4J_MAX_CONNECTION_POOL_SIZE=1, GRAPH_API_QUEUE_TIMEOUT=0.5)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from neo4j.types import UnsupportedType
 from neo4j.vector import Vector
 
-from node_api.backends.neo4j_values import neo4j_value
+from node_api.backends.neo4j.values import neo4j_value
 from tests.values.cases import NEO4J_CASES
 
 # Bolt structure tags (the driver's newest hydration handler) -> the Python type they hydrate to.
@@ -24,7 +24,7 @@ def test_every_driver_type_has_a_case() -> None:
     from neo4j._codec.hydration.bolt.v3.hydration_handler import HydrationHandler
 
     tags = set(HydrationHandler().new_hydration_scope()._struct_hydration_functions)
-    assert sorted(tags - set(TAG_TYPES)) == [], "a Bolt type without a rule (node_api/backends/neo4j_values.py)"
+    assert sorted(tags - set(TAG_TYPES)) == [], "a Bolt type without a rule (node_api/backends/neo4j/values.py)"
     covered = {case.type_id for case in NEO4J_CASES} | BUILT_HERE
     assert sorted((set(TAG_TYPES.values()) | PACKSTREAM_TYPES) - covered) == []
 

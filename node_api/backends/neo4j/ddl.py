@@ -2,7 +2,7 @@
 
 Neo4j has no tables: a node table becomes a label whose primary key is a uniqueness constraint, and
 a rel table becomes a relationship type. The declarations themselves (columns, FROM/TO pairs) are
-kept in the graph's catalog (neo4j_catalog.py) so schema introspection and bulk loads of rel tables
+kept in the graph's catalog (catalog.py) so schema introspection and bulk loads of rel tables
 (which must find their endpoints by key) work as on Kuzu. Statements that are not table DDL
 (CREATE CONSTRAINT / CREATE INDEX ...) are passed to the server unchanged.
 """
@@ -85,7 +85,9 @@ def _table(tokens: list[Token], statement: str) -> TableInfo:
         open_at = next(j for j, t in enumerate(tokens) if t.text == "(")
     except StopIteration:
         raise InvalidSchema(f"{name}: column list expected", statement=statement[:500]) from None
-    items, depth, current, closed = [], 0, [], False
+    items: list[list[Token]] = []
+    current: list[Token] = []
+    depth, closed = 0, False
     for token in tokens[open_at + 1 :]:
         if token.text == "(":
             depth += 1

@@ -4,7 +4,7 @@
     nodes.jsonl          {"id", "labels", "properties"}        one per line
     relationships.jsonl  {"id", "type", "start", "end", "properties"}
 
-Property values keep their Cypher types through tagged objects ({"$date": ...}, neo4j_values.py).
+Property values keep their Cypher types through tagged objects ({"$date": ...}, values.py).
 Both files are read in one read transaction. Restore never drops the live graph first: it loads the
 backup beside it (nodes marked RESTORE_LABEL, unique constraints lifted meanwhile), then deletes the
 old nodes and unmarks the new; a failure removes what was loaded and puts the constraints back.
@@ -21,14 +21,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from node_api.backends.base import DatabaseInfo, StatementKind
-from node_api.backends.errors import BackendError, DatabaseBusy, DatabaseNotFound, InvalidSchema, QueryFailed
-from node_api.backends.neo4j_catalog import META_LABEL, RESTORE_LABEL, GraphRecord, now
-from node_api.backends.neo4j_ddl import plan, quote
-from node_api.backends.neo4j_errors import translate
-from node_api.backends.neo4j_values import decode_property, encode_property, split_zoned, zoned_set
+from node_api.backends.errors import BackendError, DatabaseNotFound, InvalidSchema, QueryFailed
+from node_api.backends.neo4j.catalog import META_LABEL, RESTORE_LABEL, GraphRecord, now
+from node_api.backends.neo4j.ddl import plan, quote
+from node_api.backends.neo4j.errors import translate
+from node_api.backends.neo4j.values import decode_property, encode_property, split_zoned, zoned_set
 
 if TYPE_CHECKING:
-    from node_api.backends.neo4j import Neo4jBackend
+    from node_api.backends.neo4j.backend import Neo4jBackend
 
 FORMAT = "graph-jsonl/1"
 BATCH = 2_000
@@ -41,7 +41,7 @@ _RELS = "MATCH (a)-[r]->(b) RETURN elementId(r), type(r), elementId(a), elementI
 async def write_backup(backend: Neo4jBackend, record: GraphRecord, destination: Path) -> dict[str, Any]:
     await asyncio.to_thread(destination.mkdir, parents=True, exist_ok=True)
     counts: dict[str, int] = {}
-    async with backend._session(record.database, StatementKind.READ, fetch_size=BATCH) as session:
+    async with backend.session(record.database, StatementKind.READ, fetch_size=BATCH) as session:
         tx = await session.begin_transaction(timeout=_TIMEOUT_S)
         try:
             counts["nodes"] = await _dump(await tx.run(_NODES), destination / "nodes.jsonl",
@@ -128,27 +128,20 @@ async def restore_backup(backend: Neo4jBackend, graph_id: str, source: Path, *, 
     ddl = [str(s) for s in manifest.get("ddl", [])]
     schema_type = schema_type or str(manifest.get("schema_type", "custom"))
     with suppress(DatabaseNotFound):
-        await backend._known(graph_id)  # another API task may have created it
-    if graph_id not in backend._records:
+        await backend.graph_record(graph_id)  # another API task may have created it
+    if not backend.exists(graph_id):
         info = await backend.create_database(graph_id, schema_type, ddl)
-        record = backend._records[graph_id]
-        backend._busy.add(graph_id)
         try:
-            await _load(backend, record.database, source, manifest, marker=None)
+            async with backend.changing(graph_id) as record:
+                await _load(backend, record.database, source, manifest, marker=None)
         except BaseException:
-            backend._busy.discard(graph_id)
             await backend.delete_database(graph_id)
             raise
-        backend._busy.discard(graph_id)
         return info
-    old = backend._record(graph_id)
-    if graph_id in backend._busy:
-        raise DatabaseBusy(f"database {graph_id} is being changed; retry shortly")
-    backend._busy.add(graph_id)
-    db = old.database
-    try:
+    async with backend.changing(graph_id) as old:
+        db = old.database
         # Unique constraints would refuse the backup's keys while the old nodes still hold them.
-        await _drop_schema(backend, db)
+        await backend.drop_constraints(db)
         try:
             await _load(backend, db, source, manifest, marker=RESTORE_LABEL)
         except BaseException:
@@ -161,27 +154,19 @@ async def restore_backup(backend: Neo4jBackend, graph_id: str, source: Path, *, 
                                     "RETURN count(*)")
         record = GraphRecord(graph_id, db, schema_type, old.created_at)
         await _replay(backend, record, ddl)
-        await backend._write_record(record)
-        backend._records[graph_id] = record
-        return backend._info(record)
-    finally:
-        backend._busy.discard(graph_id)
-
-
-async def _drop_schema(backend: Neo4jBackend, db: str) -> None:
-    for name in await backend._constraint_names(db):
-        await backend._run(db, StatementKind.WRITE, f"DROP CONSTRAINT {quote(name)} IF EXISTS", {}, 60.0)
+        await backend.save_record(record)
+        return backend.info_of(record)
 
 
 async def _replay(backend: Neo4jBackend, record: GraphRecord, ddl: list[str]) -> None:
     record.tables.clear()
     record.ddl.clear()
-    await backend._apply_plan(record, plan(ddl))
+    await backend.apply_plan(record, plan(ddl))
 
 
 async def _batched(backend: Neo4jBackend, db: str, cypher: str) -> None:
     while True:
-        rows = await backend._run(db, StatementKind.WRITE, cypher, {"n": BATCH}, _TIMEOUT_S)
+        rows = await backend.run(db, StatementKind.WRITE, cypher, {"n": BATCH}, _TIMEOUT_S)
         if not rows or not rows[0][0]:
             return
 
@@ -198,7 +183,7 @@ async def _load(backend: Neo4jBackend, db: str, source: Path, manifest: dict[str
         for (labels, zoned_keys), rows in groups.items():
             names = [*labels, marker] if marker else list(labels)
             label_text = "".join(f":{quote(n)}" for n in names)
-            created = await backend._run(
+            created = await backend.run(
                 db, write, f"UNWIND $rows AS row CREATE (n{label_text}) SET n = row.p"
                            f"{zoned_set('n', 'row.z', zoned_keys)} RETURN row.i, elementId(n)",
                 {"rows": rows}, _TIMEOUT_S)
@@ -215,11 +200,11 @@ async def _load(backend: Neo4jBackend, db: str, source: Path, manifest: dict[str
             groups[(rel["type"], tuple(sorted(zoned)))].append({"s": start, "e": end, "p": plain, "z": zoned})
         for (rel_type, zoned_keys), rows in groups.items():
             # ArcadeDB resolves elementId(n) = $rid as a direct record lookup (1000 lookups: 30 ms).
-            await backend._run(db, write, "UNWIND $rows AS row MATCH (a) WHERE elementId(a) = row.s "
-                                          "MATCH (b) WHERE elementId(b) = row.e "
-                                          f"CREATE (a)-[r:{quote(rel_type)}]->(b) SET r = row.p"
-                                          f"{zoned_set('r', 'row.z', zoned_keys)} RETURN count(r)",
-                               {"rows": rows}, _TIMEOUT_S)
+            await backend.run(db, write, "UNWIND $rows AS row MATCH (a) WHERE elementId(a) = row.s "
+                                         "MATCH (b) WHERE elementId(b) = row.e "
+                                         f"CREATE (a)-[r:{quote(rel_type)}]->(b) SET r = row.p"
+                                         f"{zoned_set('r', 'row.z', zoned_keys)} RETURN count(r)",
+                              {"rows": rows}, _TIMEOUT_S)
     if missing:
         raise QueryFailed(f"the backup is inconsistent: {missing} relationships refer to nodes it does not hold")
     if len(ids) != int(manifest.get("nodes", len(ids))):

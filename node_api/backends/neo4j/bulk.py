@@ -15,14 +15,15 @@ import pyarrow as pa
 
 from node_api.backends.base import BulkLoadResult, StatementKind, TableInfo
 from node_api.backends.errors import BackendError, InvalidSchema, QueryFailed
-from node_api.backends.neo4j_catalog import GraphRecord
-from node_api.backends.neo4j_ddl import primary_key, quote
-from node_api.backends.neo4j_errors import translate
-from node_api.backends.neo4j_values import to_bolt, zoned_set
+from node_api.backends.neo4j.catalog import GraphRecord
+from node_api.backends.neo4j.ddl import primary_key, quote
+from node_api.backends.neo4j.errors import translate
+from node_api.backends.neo4j.session import timed
+from node_api.backends.neo4j.values import to_bolt, zoned_set
 from node_api.security.paths import validate_identifier
 
 if TYPE_CHECKING:
-    from node_api.backends.neo4j import Neo4jBackend
+    from node_api.backends.neo4j.backend import Neo4jBackend
 
 _MAX_WARNINGS = 100
 BULK_BATCH_ROWS = 5_000  # rows per UNWIND: bounded Bolt messages, few round trips
@@ -33,7 +34,7 @@ async def bulk_load(backend: Neo4jBackend, record: GraphRecord, table_name: str,
     for name in data.column_names:
         validate_identifier(name, "column name")
     table = record.tables.get(table_name)
-    # Zoned timestamps go as ISO text and are rebuilt by datetime() (neo4j_values.split_zoned).
+    # Zoned timestamps go as ISO text and are rebuilt by datetime() (values.split_zoned).
     zoned = tuple(f.name for f in data.schema if pa.types.is_timestamp(f.type) and f.type.tz)
     if table is not None and table.kind == "rel":
         loader: _Loader = _RelLoader(record, table, data, zoned)
@@ -44,10 +45,10 @@ async def bulk_load(backend: Neo4jBackend, record: GraphRecord, table_name: str,
         warnings.append(f"{table_name} was not declared by DDL: rows are created without key deduplication")
     loaded = skipped = 0
     timeout_s = backend.settings.max_query_timeout_s
-    async with backend._session(record.database, StatementKind.WRITE) as session:
+    async with backend.session(record.database, StatementKind.WRITE) as session:
         budget_tx = None
         try:
-            budget_tx = await backend._timed(session.begin_transaction(timeout=timeout_s), timeout_s)
+            budget_tx = await timed(session.begin_transaction(timeout=timeout_s), timeout_s)
             for batch in data.to_batches(max_chunksize=BULK_BATCH_ROWS):
                 raw = batch.to_pylist()
                 for row in raw if zoned else ():
@@ -56,8 +57,8 @@ async def bulk_load(backend: Neo4jBackend, record: GraphRecord, table_name: str,
                 rows, pre_skipped, notes = loader.rows(raw)
                 created = 0
                 if rows:
-                    result = await backend._timed(budget_tx.run(loader.cypher, {"rows": rows}), timeout_s)
-                    single = await backend._timed(result.single(), timeout_s)
+                    result = await timed(budget_tx.run(loader.cypher, {"rows": rows}), timeout_s)
+                    single = await timed(result.single(), timeout_s)
                     created = int(single[0]) if single else 0
                 batch_skipped = pre_skipped + (len(rows) - created)
                 if len(rows) - created:
@@ -71,7 +72,7 @@ async def bulk_load(backend: Neo4jBackend, record: GraphRecord, table_name: str,
                         table=table_name,
                     )
                 warnings.extend(notes[: max(0, _MAX_WARNINGS - len(warnings))])
-            await backend._timed(budget_tx.commit(), timeout_s)
+            await timed(budget_tx.commit(), timeout_s)
         except BackendError:
             raise
         except Exception as exc:  # noqa: BLE001

@@ -1,11 +1,16 @@
 """The Neo4j backend: graphs on a Bolt server, reached through the official async driver.
 
 One pooled driver (NEO4J_MAX_CONNECTION_POOL_SIZE) serves every graph. Where a graph lives is the
-admin hook's business (neo4j_admin.py): community = one database, one graph; a multi-database server
+admin hook's business (admin.py): community = one database, one graph; a multi-database server
 = one database per graph_id. Every session names its database explicitly: the server default is
 never relied on (ArcadeDB's Bolt server keeps a pooled connection on the last database it used when
-asked for `neo4j`). Table DDL is translated by neo4j_ddl.py; the graph's record is neo4j_catalog.py;
-JSON-lines backups are neo4j_backup.py.
+asked for `neo4j`). Table DDL is translated by ddl.py; the graph's record is catalog.py;
+JSON-lines backups are backup.py, bulk loads bulk.py.
+
+Those collaborators use the backend's public seam only (the "seam" section below): `session()` and
+`run()` on a server database, `graph_record()` / `exists()` for a graph's record, `changing()` to hold
+a graph busy while it is changed in place, `apply_plan()`, `save_record()`, `drop_constraints()` and
+`info_of()`.
 """
 
 from __future__ import annotations
@@ -13,17 +18,16 @@ from __future__ import annotations
 import asyncio
 import re
 import time
-from collections.abc import AsyncIterator, Awaitable, Mapping, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager, suppress
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import neo4j
 import pyarrow as pa
 from neo4j import AsyncDriver, AsyncGraphDatabase, AsyncManagedTransaction, AsyncSession
 
-from node_api.backends import neo4j_ddl as ddl_mod
 from node_api.backends.base import (
     BackendStats,
     BulkLoadResult,
@@ -46,11 +50,11 @@ from node_api.backends.errors import (
     DatabaseExists,
     DatabaseNotFound,
     InvalidSchema,
-    QueryTimeout,
     Unsupported,
 )
-from node_api.backends.neo4j_admin import ARCADEDB_UNSWITCHABLE, DatabaseAdmin, SingleDatabase
-from node_api.backends.neo4j_catalog import (
+from node_api.backends.neo4j import ddl as ddl_mod
+from node_api.backends.neo4j.admin import ARCADEDB_UNSWITCHABLE, DatabaseAdmin, SingleDatabase
+from node_api.backends.neo4j.catalog import (
     META_LABEL,
     READ_META,
     RESTORE_LABEL,
@@ -58,13 +62,13 @@ from node_api.backends.neo4j_catalog import (
     GraphRecord,
     now,
 )
-from node_api.backends.neo4j_errors import translate
-from node_api.backends.neo4j_values import bolt_parameters, neo4j_row
+from node_api.backends.neo4j.errors import translate
+from node_api.backends.neo4j.session import BoltResultStream, Budget, timed
+from node_api.backends.neo4j.values import bolt_parameters, neo4j_row
 from node_api.security.paths import validate_graph_id, validate_identifier
 from node_api.security.policy import policy_for
 from node_api.settings import BackendType, NodeSettings
 
-T = TypeVar("T")
 q = ddl_mod.quote
 
 DELETE_BATCH = 2_000  # DETACH DELETE runs ~2k nodes/s on ArcadeDB: keep each statement short
@@ -79,7 +83,7 @@ ENTERPRISE_NOT_IMPLEMENTED = (
 class Neo4jBackend(GraphBackend):
     kind = "neo4j"
     engine_version = "unknown"
-    backup_file_pattern = re.compile(r"manifest\.json|nodes\.jsonl|relationships\.jsonl")  # neo4j_backup.py
+    backup_file_pattern = re.compile(r"manifest\.json|nodes\.jsonl|relationships\.jsonl")  # backup.py
 
     def __init__(self, settings: NodeSettings, *, admin: DatabaseAdmin | None = None) -> None:
         self.settings = settings
@@ -134,7 +138,7 @@ class Neo4jBackend(GraphBackend):
         for database in await self.admin.list():
             if database.lower() in ARCADEDB_UNSWITCHABLE and self.admin.multiple:
                 continue
-            rows = await self._run(database, StatementKind.READ, READ_META, {}, 30.0)
+            rows = await self.run(database, StatementKind.READ, READ_META, {}, 30.0)
             if rows:
                 record = GraphRecord.from_props(database, rows[0][0])
                 records[record.graph_id] = record
@@ -171,9 +175,23 @@ class Neo4jBackend(GraphBackend):
             raise BackendUnavailable("the Neo4j backend is not started")
         return self._driver
 
+    def _record(self, graph_id: str) -> GraphRecord:
+        validate_graph_id(graph_id)
+        if graph_id in self._busy:
+            raise DatabaseBusy(f"database {graph_id} is being changed; retry shortly", graph_id=graph_id)
+        record = self._records.get(graph_id)
+        if record is None:
+            raise DatabaseNotFound(f"database {graph_id} does not exist", graph_id=graph_id)
+        return record
+
+    # ---- the seam: what bulk.py and backup.py use, and nothing else of the backend
+
     @asynccontextmanager
-    async def _session(self, database: str, kind: StatementKind, fetch_size: int = 1000,
-                       ) -> AsyncIterator[AsyncSession]:
+    async def session(self, database: str, kind: StatementKind, fetch_size: int = 1000,
+                      ) -> AsyncIterator[AsyncSession]:
+        """A driver session on server database `database` (named explicitly, never the server's
+        default), in READ or WRITE access mode by `kind`, pulling `fetch_size` records per round trip.
+        BackendUnavailable when the backend is not started. Deadlines are the caller's (session.timed)."""
         mode = neo4j.READ_ACCESS if kind is StatementKind.READ else neo4j.WRITE_ACCESS
         session = self._require_driver().session(database=database, default_access_mode=mode,
                                                  fetch_size=fetch_size)
@@ -186,56 +204,62 @@ class Neo4jBackend(GraphBackend):
             with suppress(Exception):
                 await session.close()
 
-    async def _timed(self, awaitable: Awaitable[T], timeout_s: float) -> T:
-        # ArcadeDB ignores the Bolt transaction timeout (measured: a 0.5 s tx_timeout ran 23 s), so the
-        # deadline is also kept here; cancelling closes the connection. Neo4j stops the work itself.
-        try:
-            async with asyncio.timeout(timeout_s):
-                return await awaitable
-        except TimeoutError:
-            raise QueryTimeout(f"the query ran past its timeout of {timeout_s:g} s",
-                               timeout_s=timeout_s) from None
-
-    async def _run(self, database: str, kind: StatementKind, cypher: str, params: Mapping[str, Any],
-                   timeout_s: float) -> list[list[Any]]:
-        """Raw rows (driver values) through execute_read / execute_write: retried on transient errors."""
+    async def run(self, database: str, kind: StatementKind, cypher: str, params: Mapping[str, Any],
+                  timeout_s: float) -> list[list[Any]]:
+        """Rows of driver values (not the wire form) of one statement on server database `database`,
+        through execute_read / execute_write (retried on transient errors), within `timeout_s` seconds.
+        Raises the backend's errors (errors.translate); QueryTimeout past the deadline."""
 
         async def work(tx: AsyncManagedTransaction) -> list[list[Any]]:
             result = await tx.run(cypher, dict(params))
             return [list(record.values()) async for record in result]
 
         unit = neo4j.unit_of_work(timeout=timeout_s)(work)
-        async with self._session(database, kind) as session:
+        async with self.session(database, kind) as session:
             call = session.execute_read if kind is StatementKind.READ else session.execute_write
             try:
-                return await self._timed(call(unit), timeout_s)
+                return await timed(call(unit), timeout_s)
             except BackendError:
                 raise
             except Exception as exc:  # noqa: BLE001
                 raise translate(exc) from None
 
-    def _record(self, graph_id: str) -> GraphRecord:
-        validate_graph_id(graph_id)
-        if graph_id in self._busy:
-            raise DatabaseBusy(f"database {graph_id} is being changed; retry shortly", graph_id=graph_id)
-        record = self._records.get(graph_id)
-        if record is None:
-            raise DatabaseNotFound(f"database {graph_id} does not exist", graph_id=graph_id)
-        return record
-
-    async def _known(self, graph_id: str) -> GraphRecord:
-        """_record, after looking on the server once when this process does not know the graph: several
-        API tasks may front one server, and another may have created it since start()."""
+    async def graph_record(self, graph_id: str) -> GraphRecord:
+        """The graph's record, after looking on the server once when this process does not know the
+        graph (several API tasks may front one server; another may have created it since start()).
+        InvalidIdentifier for a bad graph_id, DatabaseNotFound, DatabaseBusy while it is being changed."""
         validate_graph_id(graph_id)
         if graph_id not in self._records and graph_id not in self._busy:
             database = self.admin.database_for(graph_id)
             if not self.admin.multiple or database in await self.admin.list():
-                rows = await self._run(database, StatementKind.READ, READ_META, {}, 30.0)
+                rows = await self.run(database, StatementKind.READ, READ_META, {}, 30.0)
                 if rows and rows[0][0].get("graph_id") == graph_id:
                     self._records[graph_id] = GraphRecord.from_props(database, rows[0][0])
         return self._record(graph_id)
 
-    def _info(self, record: GraphRecord) -> DatabaseInfo:
+    def exists(self, graph_id: str) -> bool:
+        """Whether this process serves graph_id (a graph being created is not served yet)."""
+        return graph_id in self._records
+
+    @asynccontextmanager
+    async def changing(self, graph_id: str) -> AsyncIterator[GraphRecord]:
+        """Holds a served graph busy while a collaborator changes it in place (restore); yields its
+        record. Meanwhile every other request for it gets DatabaseBusy. DatabaseNotFound / DatabaseBusy
+        (this graph is already being changed) on entry."""
+        record = self._record(graph_id)
+        self._busy.add(graph_id)
+        try:
+            yield record
+        finally:
+            self._busy.discard(graph_id)
+
+    async def save_record(self, record: GraphRecord) -> None:
+        """Writes the graph's record into its database and serves the graph by it from now on."""
+        await self._write_record(record)
+        self._records[record.graph_id] = record
+
+    def info_of(self, record: GraphRecord) -> DatabaseInfo:
+        """The API's description of a graph (open: always; size: not known over Bolt)."""
         last = self._last_write.get(record.graph_id)
         return DatabaseInfo(record.graph_id, record.schema_type, record.created_at, True, None,
                             datetime.fromtimestamp(last, UTC) if last else None)
@@ -273,10 +297,9 @@ class Neo4jBackend(GraphBackend):
             else:
                 await self._require_empty(database)
             record = GraphRecord(graph_id, database, schema_type, now())
-            await self._apply_plan(record, plan)
-            await self._write_record(record)
-            self._records[graph_id] = record
-            return self._info(record)
+            await self.apply_plan(record, plan)
+            await self.save_record(record)
+            return self.info_of(record)
         except BaseException:
             with suppress(Exception):
                 if created_server_db:
@@ -288,19 +311,20 @@ class Neo4jBackend(GraphBackend):
             self._busy.discard(graph_id)
 
     async def _require_empty(self, database: str) -> None:
-        rows = await self._run(database, StatementKind.READ, "MATCH (n) RETURN n LIMIT 1", {}, 30.0)
+        rows = await self.run(database, StatementKind.READ, "MATCH (n) RETURN n LIMIT 1", {}, 30.0)
         if rows:
             raise DatabaseExists(
                 f"the server database {database} already holds data that no graph of this node owns; "
                 "empty it before creating a graph in it", database=database)
 
     async def _write_record(self, record: GraphRecord) -> None:
-        await self._run(record.database, StatementKind.WRITE, WRITE_META, {"props": record.to_props()}, 30.0)
+        await self.run(record.database, StatementKind.WRITE, WRITE_META, {"props": record.to_props()}, 30.0)
 
-    async def _apply_plan(self, record: GraphRecord, plan: ddl_mod.DdlPlan) -> None:
-        """Schema statements, one transaction each (Neo4j refuses schema and data in one transaction).
-
-        Not atomic across statements; create_database undoes a failed build by dropping/wiping."""
+    async def apply_plan(self, record: GraphRecord, plan: ddl_mod.DdlPlan) -> None:
+        """Applies a DDL plan to the graph's database and to `record` (not saved: save_record): schema
+        statements, one transaction each (Neo4j refuses schema and data in one transaction). Not atomic
+        across statements; create_database undoes a failed build by dropping/wiping. InvalidSchema for
+        a table that exists or refers to an unknown one, or a statement the server refuses."""
         statements: list[str] = []
         for table in plan.tables:
             if table.name in record.tables:
@@ -314,7 +338,7 @@ class Neo4jBackend(GraphBackend):
         statements.extend(plan.native)
         for statement in statements:
             try:
-                await self._run(record.database, StatementKind.WRITE, statement, {}, 60.0)
+                await self.run(record.database, StatementKind.WRITE, statement, {}, 60.0)
             except BackendError as exc:
                 if isinstance(exc, BackendUnavailable):
                     raise
@@ -323,33 +347,37 @@ class Neo4jBackend(GraphBackend):
             record.tables[table.name] = table
         record.ddl.extend(plan.statements)
         for name in plan.dropped:
-            table = record.tables.pop(name, None)
-            key = ddl_mod.primary_key(table) if table else None
-            if table and key:
+            dropped = record.tables.pop(name) if name in record.tables else None
+            key = ddl_mod.primary_key(dropped) if dropped else None
+            if dropped and key:
                 with suppress(BackendError):
-                    await self._run(record.database, StatementKind.WRITE,
+                    await self.run(record.database, StatementKind.WRITE,
                                     f"DROP CONSTRAINT {q(ddl_mod.constraint_name(name, key))} IF EXISTS", {}, 60.0)
 
     async def _wipe(self, database: str) -> None:
         """Deletes every node, relationship and constraint of a database, in short batches."""
         while True:
-            rows = await self._run(database, StatementKind.WRITE,
+            rows = await self.run(database, StatementKind.WRITE,
                                    "MATCH (n) WITH n LIMIT $n DETACH DELETE n RETURN count(*) AS c",
                                    {"n": DELETE_BATCH}, 120.0)
             if not rows or not rows[0][0]:
                 break
+        await self.drop_constraints(database)
+
+    async def drop_constraints(self, database: str) -> None:
+        """Drops every constraint of server database `database` (restore lifts unique keys this way)."""
         for name in await self._constraint_names(database):
-            await self._run(database, StatementKind.WRITE, f"DROP CONSTRAINT {q(name)} IF EXISTS", {}, 60.0)
+            await self.run(database, StatementKind.WRITE, f"DROP CONSTRAINT {q(name)} IF EXISTS", {}, 60.0)
 
     async def _constraint_names(self, database: str) -> list[str]:
         try:
-            rows = await self._run(database, StatementKind.READ, "SHOW CONSTRAINTS YIELD name RETURN name", {}, 30.0)
+            rows = await self.run(database, StatementKind.READ, "SHOW CONSTRAINTS YIELD name RETURN name", {}, 30.0)
         except BackendError:
             return []
         return [str(r[0]) for r in rows]
 
     async def delete_database(self, graph_id: str) -> None:
-        record = await self._known(graph_id)
+        record = await self.graph_record(graph_id)
         self._busy.add(graph_id)
         try:
             if self.admin.multiple:
@@ -362,16 +390,16 @@ class Neo4jBackend(GraphBackend):
             self._busy.discard(graph_id)
 
     async def list_databases(self) -> list[DatabaseInfo]:
-        return [self._info(r) for r in sorted(self._records.values(), key=lambda r: r.graph_id)]
+        return [self.info_of(r) for r in sorted(self._records.values(), key=lambda r: r.graph_id)]
 
     async def database_info(self, graph_id: str) -> DatabaseInfo:
-        return self._info(await self._known(graph_id))
+        return self.info_of(await self.graph_record(graph_id))
 
     # ---- queries
 
     async def execute(self, graph_id: str, cypher: str, parameters: Mapping[str, Any] | None, *,
                       timeout_s: float, kind: StatementKind) -> QueryResult:
-        record = await self._known(graph_id)
+        record = await self.graph_record(graph_id)
         columns: list[str] = []
 
         async def work(tx: AsyncManagedTransaction) -> list[list[Any]]:
@@ -380,10 +408,10 @@ class Neo4jBackend(GraphBackend):
             return [neo4j_row(record.values()) async for record in result]
 
         unit = neo4j.unit_of_work(timeout=timeout_s)(work)
-        async with self._session(record.database, kind) as session:
+        async with self.session(record.database, kind) as session:
             call = session.execute_read if kind is StatementKind.READ else session.execute_write
             try:
-                rows = await self._timed(call(unit), timeout_s)
+                rows = await timed(call(unit), timeout_s)
             except BackendError:
                 raise
             except Exception as exc:  # noqa: BLE001
@@ -395,10 +423,10 @@ class Neo4jBackend(GraphBackend):
     @asynccontextmanager
     async def stream(self, graph_id: str, cypher: str, parameters: Mapping[str, Any] | None, *,
                      timeout_s: float, kind: StatementKind, chunk_size: int) -> AsyncIterator[ResultStream]:
-        record = await self._known(graph_id)
+        record = await self.graph_record(graph_id)
         chunk_size = chunk_size if chunk_size > 0 else self.settings.chunk_size
-        async with self._session(record.database, kind, fetch_size=chunk_size) as session:
-            budget = _Budget(timeout_s)
+        async with self.session(record.database, kind, fetch_size=chunk_size) as session:
+            budget = Budget(timeout_s)
             tx = None
             try:
                 tx = await budget.run(session.begin_transaction(timeout=timeout_s))
@@ -408,7 +436,7 @@ class Neo4jBackend(GraphBackend):
                 raise
             except Exception as exc:  # noqa: BLE001
                 raise translate(exc) from None
-            stream = _Neo4jResultStream(columns, result, chunk_size, budget)
+            stream = BoltResultStream(columns, result, chunk_size, budget)
             try:
                 yield stream  # the consumer's own exceptions pass through untouched (and roll back)
                 try:
@@ -427,11 +455,11 @@ class Neo4jBackend(GraphBackend):
     # ---- schema
 
     async def schema(self, graph_id: str) -> GraphSchema:
-        record = await self._known(graph_id)
+        record = await self.graph_record(graph_id)
         db = record.database
         read = StatementKind.READ
-        labels = [str(r[0]) for r in await self._run(db, read, "CALL db.labels() YIELD label RETURN label", {}, 30.0)]
-        types = [str(r[0]) for r in await self._run(
+        labels = [str(r[0]) for r in await self.run(db, read, "CALL db.labels() YIELD label RETURN label", {}, 30.0)]
+        types = [str(r[0]) for r in await self.run(
             db, read, "CALL db.relationshipTypes() YIELD relationshipType RETURN relationshipType", {}, 30.0)]
         node_tables = [t for t in record.tables.values() if t.kind == "node"]
         rel_tables = [t for t in record.tables.values() if t.kind == "rel"]
@@ -439,18 +467,18 @@ class Neo4jBackend(GraphBackend):
         # no entity carries is no table (ArcadeDB keeps a type after its last node is deleted, e.g.
         # the tables of a graph restored from a backup that did not have them).
         for label in sorted(set(labels) - record.tables.keys() - _SYSTEM_LABELS):
-            if not await self._run(db, read, f"MATCH (n:{q(label)}) RETURN 1 LIMIT 1", {}, 30.0):
+            if not await self.run(db, read, f"MATCH (n:{q(label)}) RETURN 1 LIMIT 1", {}, 30.0):
                 continue
-            keys = await self._run(db, read, f"MATCH (n:{q(label)}) WITH n LIMIT 100 UNWIND keys(n) AS k "
+            keys = await self.run(db, read, f"MATCH (n:{q(label)}) WITH n LIMIT 100 UNWIND keys(n) AS k "
                                              "RETURN DISTINCT k ORDER BY k", {}, 30.0)
             node_tables.append(TableInfo(label, "node", [PropertyInfo(str(k[0]), "ANY") for k in keys],
                                          comment="discovered (no DDL)"))
         for rel_type in sorted(set(types) - record.tables.keys()):
-            if not await self._run(db, read, f"MATCH ()-[r:{q(rel_type)}]->() RETURN 1 LIMIT 1", {}, 30.0):
+            if not await self.run(db, read, f"MATCH ()-[r:{q(rel_type)}]->() RETURN 1 LIMIT 1", {}, 30.0):
                 continue
-            keys = await self._run(db, read, f"MATCH ()-[r:{q(rel_type)}]->() WITH r LIMIT 100 UNWIND keys(r) AS k "
+            keys = await self.run(db, read, f"MATCH ()-[r:{q(rel_type)}]->() WITH r LIMIT 100 UNWIND keys(r) AS k "
                                              "RETURN DISTINCT k ORDER BY k", {}, 30.0)
-            ends = await self._run(db, read, f"MATCH (a)-[r:{q(rel_type)}]->(b) WITH a, b LIMIT 100 "
+            ends = await self.run(db, read, f"MATCH (a)-[r:{q(rel_type)}]->(b) WITH a, b LIMIT 100 "
                                              "RETURN DISTINCT labels(a), labels(b)", {}, 30.0)
             rel_tables.append(TableInfo(
                 rel_type, "rel", [PropertyInfo(str(k[0]), "ANY") for k in keys],
@@ -459,7 +487,7 @@ class Neo4jBackend(GraphBackend):
                 comment="discovered (no DDL)",
             ))
         try:
-            rows = await self._run(db, read, "SHOW INDEXES", {}, 30.0)
+            rows = await self.run(db, read, "SHOW INDEXES", {}, 30.0)
             index_cols = ["name", "type", "entityType", "labelsOrTypes", "properties", "owningConstraint"]
             indexes = [{k: v for k, v in zip(_SHOW_INDEX_COLUMNS, r, strict=False) if k in index_cols}
                        for r in rows]
@@ -468,39 +496,39 @@ class Neo4jBackend(GraphBackend):
         return GraphSchema(node_tables, rel_tables, [i for i in indexes if META_LABEL not in (i.get("labelsOrTypes") or [])])
 
     async def apply_ddl(self, graph_id: str, statements: Sequence[str]) -> None:
-        record = await self._known(graph_id)
-        await self._apply_plan(record, ddl_mod.plan(list(statements)))
+        record = await self.graph_record(graph_id)
+        await self.apply_plan(record, ddl_mod.plan(list(statements)))
         await self._write_record(record)
 
     # ---- data movement
 
     async def bulk_load(self, graph_id: str, table_name: str, data: pa.Table, *, ignore_errors: bool,
                         ) -> BulkLoadResult:
-        from node_api.backends.neo4j_bulk import bulk_load
+        from node_api.backends.neo4j.bulk import bulk_load
 
         validate_identifier(table_name, "table name")
-        record = await self._known(graph_id)
+        record = await self.graph_record(graph_id)
         result = await bulk_load(self, record, table_name, data, ignore_errors=ignore_errors)
         self._last_write[graph_id] = time.time()
         return result
 
     async def database_stats(self, graph_id: str) -> DatabaseStats:
-        record = await self._known(graph_id)
-        rows = await self._run(record.database, StatementKind.READ,
+        record = await self.graph_record(graph_id)
+        rows = await self.run(record.database, StatementKind.READ,
                                f"MATCH (n) WHERE NOT n:{META_LABEL} RETURN count(n)", {}, 60.0)
-        rels = await self._run(record.database, StatementKind.READ, "MATCH ()-[r]->() RETURN count(r)", {}, 60.0)
+        rels = await self.run(record.database, StatementKind.READ, "MATCH ()-[r]->() RETURN count(r)", {}, 60.0)
         last = self._last_write.get(graph_id)
         # Bolt reports no store size; 0 means "not known" (docs/neo4j-backend.md).
         return DatabaseStats(graph_id, 0, int(rows[0][0]), int(rels[0][0]),
                              datetime.fromtimestamp(last, UTC) if last else None)
 
     async def backup(self, graph_id: str, destination_dir: Path) -> dict[str, Any]:
-        from node_api.backends.neo4j_backup import write_backup
+        from node_api.backends.neo4j.backup import write_backup
 
-        return await write_backup(self, await self._known(graph_id), destination_dir)
+        return await write_backup(self, await self.graph_record(graph_id), destination_dir)
 
     async def restore(self, graph_id: str, source_dir: Path, *, schema_type: str) -> DatabaseInfo:
-        from node_api.backends.neo4j_backup import restore_backup
+        from node_api.backends.neo4j.backup import restore_backup
 
         return await restore_backup(self, graph_id, source_dir, schema_type=schema_type)
 
@@ -516,55 +544,3 @@ class Neo4jBackend(GraphBackend):
 _SHOW_INDEX_COLUMNS = ["id", "name", "state", "populationPercent", "type", "entityType", "labelsOrTypes",
                        "properties", "indexProvider", "owningConstraint", "lastRead", "readCount"]
 
-
-class _Budget:
-    """Time the server spends on one streamed query; a slow consumer does not use it up."""
-
-    def __init__(self, timeout_s: float) -> None:
-        self.timeout_s = timeout_s
-        self.left = timeout_s
-
-    async def run(self, awaitable: Awaitable[T]) -> T:
-        started = time.monotonic()
-        try:
-            async with asyncio.timeout(max(self.left, 0.001)):
-                return await awaitable
-        except TimeoutError:
-            raise QueryTimeout(f"the query ran past its timeout of {self.timeout_s:g} s",
-                               timeout_s=self.timeout_s) from None
-        finally:
-            self.left -= time.monotonic() - started
-
-
-class _Neo4jResultStream(ResultStream):
-    def __init__(self, columns: list[str], result: neo4j.AsyncResult, chunk_size: int, budget: _Budget) -> None:
-        self.columns = columns
-        self._result = result
-        self._chunk_size = chunk_size
-        self._budget = budget
-
-    async def chunks(self) -> AsyncIterator[list[list[Any]]]:
-        # fetch_size = chunk_size: the driver PULLs one chunk at a time; nothing else is buffered.
-        iterator = self._result.__aiter__()
-        size = self._chunk_size
-
-        async def fill() -> tuple[list[list[Any]], bool]:
-            chunk: list[list[Any]] = []
-            try:
-                while len(chunk) < size:
-                    chunk.append(neo4j_row((await iterator.__anext__()).values()))
-            except StopAsyncIteration:
-                return chunk, True
-            return chunk, False
-
-        while True:
-            try:
-                chunk, done = await self._budget.run(fill())
-            except BackendError:
-                raise
-            except Exception as exc:  # noqa: BLE001
-                raise translate(exc) from None
-            if chunk:
-                yield chunk
-            if done:
-                return
