@@ -1,6 +1,6 @@
 """JSON encoding for API responses (orjson, with the few types it does not know).
 
-Query rows arrive here already in their wire form (node_api/backends/values.py, neo4j_values.py), so
+Query rows arrive here already in their wire form (node_api/backends/values.py, backends/neo4j/values.py), so
 for them only one rule is left: an integer beyond ±(2**53 - 1) is written as
 `{"$type": "Integer", "_value": "<digits>"}` (node_api/models/values.py), never as a number a
 JavaScript client would round. orjson checks the range itself (OPT_STRICT_INTEGER), so payloads
