@@ -36,6 +36,9 @@ def serve(
                       instance_id=settings.instance_id)
     GuardedHttpToolsProtocol.header_timeout_s = settings.header_timeout_s
     GuardedHttpToolsProtocol.max_header_bytes = settings.max_header_bytes
+    GuardedHttpToolsProtocol.body_timeout_s = settings.body_timeout_s
+    GuardedHttpToolsProtocol.min_body_rate = settings.min_body_rate
+    GuardedHttpToolsProtocol.max_body_bytes = settings.max_body_bytes
     uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_config=None,
                 access_log=False, timeout_graceful_shutdown=10, http=GuardedHttpToolsProtocol,
                 # Past this many connections uvicorn itself answers 503; admission control acts long before.

@@ -84,13 +84,19 @@ class NodeSettings(BaseSettings):
     # A query still running this long past its timeout (or past its client leaving) has its database's
     # worker killed: engines check for interrupts too rarely to rely on (Kuzu: 15.8 s for a 0.2 s timeout).
     timeout_grace_s: float = Field(3.0, gt=0, le=60, validation_alias="GRAPH_API_TIMEOUT_GRACE_S")
-    # A JSON (not streamed) answer is built in the HTTP process: past this size, ask for NDJSON/SSE.
-    max_json_result_bytes: int = Field(256 << 20, ge=1 << 20, validation_alias="GRAPH_API_MAX_JSON_RESULT_BYTES")
+    # A JSON (not streamed) answer is built in the HTTP process, up to GRAPH_API_MAX_CONCURRENT_QUERIES of
+    # them at once: past this size, ask for NDJSON/SSE (which relay a chunk at a time).
+    max_json_result_bytes: int = Field(64 << 20, ge=1 << 20, validation_alias="GRAPH_API_MAX_JSON_RESULT_BYTES")
     max_body_bytes: int = Field(10 * 1024 * 1024, ge=1024, validation_alias="GRAPH_API_MAX_BODY_BYTES")
     connection_pool_size: int = Field(10, ge=1, validation_alias=_env("CONNECTION_POOL_SIZE", "KUZU_CONNECTION_POOL_SIZE"))
     # HTTP limits uvicorn lacks (core/http_protocol.py), and its connection cap.
     header_timeout_s: float = Field(5.0, gt=0, validation_alias="GRAPH_API_HEADER_TIMEOUT")
     max_header_bytes: int = Field(64 * 1024, ge=1024, validation_alias="GRAPH_API_MAX_HEADER_BYTES")
+    body_timeout_s: float = Field(10.0, gt=0, validation_alias="GRAPH_API_BODY_TIMEOUT")
+    min_body_rate: int = Field(64 * 1024, ge=1024, validation_alias="GRAPH_API_MIN_BODY_RATE")
+    # A streamed answer (NDJSON, SSE) whose client reads nothing for this long is ended: it would hold
+    # its database's connection and its result in memory for as long as the client liked.
+    stream_send_timeout_s: float = Field(30.0, gt=0, validation_alias="GRAPH_API_STREAM_SEND_TIMEOUT")
     max_connections: int = Field(2048, ge=16, validation_alias="GRAPH_API_MAX_CONNECTIONS")
 
     # Admission control: beyond these, answer 503 + Retry-After at once.
@@ -140,6 +146,11 @@ class NodeSettings(BaseSettings):
             "port": self.port, "instance_id": self.instance_id, "node_type": self.node_type,
             "tier": self.tier, "max_databases": self.max_databases, "environment": self.environment,
         })
+        if "duckdb_memory_limit" not in self.staging.model_fields_set:
+            # Staging runs DuckDB in the node's own process: by default a staging database may use a
+            # quarter of the node's memory, at most 1 GB (its limit bounds even a 100 MB string).
+            limit_mb = min(1024, max(64, self.max_memory_mb // 4))
+            self.staging = self.staging.model_copy(update={"duckdb_memory_limit": f"{limit_mb}MB"})
         return self
 
     @property

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import abc
 import re
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -185,6 +185,12 @@ class GraphBackend(abc.ABC):
 
     @abc.abstractmethod
     def stats(self) -> BackendStats: ...
+
+    def on_memory_pressure(self, relieve: Callable[[], bool]) -> None:
+        """Registers work of the node's own process to stop when the node passes KUZU_MAX_MEMORY_MB and
+        its own process holds the most: `relieve()` (called from any thread) stops it and returns True
+        if it stopped anything. Backends without a memory supervisor ignore it."""
+        del relieve
 
     def engine_processes(self) -> EngineProcessStats | None:
         """None for backends that run no engine process of their own (Neo4j over Bolt)."""

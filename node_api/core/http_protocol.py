@@ -1,10 +1,13 @@
-"""uvicorn's httptools protocol with two limits it lacks: header size and header time.
+"""uvicorn's httptools protocol with the limits it lacks: header size, header time, body time.
 
 A client may not take longer than `header_timeout_s` to send a request's headers (slowloris), nor
-send more than `max_header_bytes` before its headers are complete. uvicorn's own timeout_keep_alive
-only runs between requests, and httptools has no size limit (a 2 MB header block was read and
-served). Past either limit the connection gets a short error answer and is closed. The request
-body is not limited here: the BodyLimit middleware does that.
+send more than `max_header_bytes` before its headers are complete, nor take longer than
+`body_timeout_s` plus its length at `min_body_rate` to send its body once the headers are in (a body that trickles in, or never
+arrives, held a connection and a request slot for as long as the client liked: 2,047 such
+connections locked every client out, /status/live included, found by attacking). uvicorn's own
+timeout_keep_alive only runs between requests, and httptools has no size limit (a 2 MB header block
+was read and served). Past any limit the connection gets a short error answer and is closed. The
+body's size is not limited here: the BodyLimit middleware does that.
 """
 
 from __future__ import annotations
@@ -27,6 +30,9 @@ def _answer(status: int, reason: str, code: str, message: str) -> bytes:
 class GuardedHttpToolsProtocol(HttpToolsProtocol):
     header_timeout_s: float = 5.0
     max_header_bytes: int = 64 * 1024
+    body_timeout_s: float = 10.0
+    min_body_rate: int = 64 * 1024  # bytes/s a body must arrive at beyond body_timeout_s
+    max_body_bytes: int = 10 * 1024 * 1024
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -67,6 +73,15 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         if self._in_headers:
             self._refuse(_answer(408, "Request Timeout", "header_timeout",
                                  f"request headers not received within {self.header_timeout_s:g}s"))
+
+    def _body_too_slow(self) -> None:
+        self._header_timer = None
+        cycle = getattr(self, "cycle", None)
+        if cycle is not None and cycle.response_started:
+            self.transport.close()  # the application already answers: just end the connection
+            return
+        self._refuse(_answer(408, "Request Timeout", "body_timeout",
+                             f"request body not received within {self.body_timeout_s:g}s"))
 
     def _too_large(self) -> bytes:
         return _answer(431, "Request Header Fields Too Large", "headers_too_large",
@@ -112,3 +127,13 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         self._in_headers = False
         self._stop_timer()
         super().on_headers_complete()
+        # The same timer now waits for the body's end (a request without a body ends at once): as long
+        # as the declared length takes at GRAPH_API_MIN_BODY_RATE, past GRAPH_API_BODY_TIMEOUT.
+        declared = dict(self.headers).get(b"content-length", b"")
+        size = int(declared) if declared.isdigit() else self.max_body_bytes
+        self._header_timer = self.loop.call_later(self.body_timeout_s + size / self.min_body_rate,
+                                                  self._body_too_slow)
+
+    def on_message_complete(self) -> None:
+        self._stop_timer()
+        super().on_message_complete()

@@ -15,6 +15,7 @@ closes when it finishes, fails, or the client goes away.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack
@@ -23,11 +24,14 @@ from typing import Any
 
 from sse_starlette.sse import EventSourceResponse, ServerSentEvent
 from starlette.responses import StreamingResponse
-from starlette.types import Receive, Scope, Send
+from starlette.types import Message, Receive, Scope, Send
 
 from node_api.backends.base import ResultStream
 from node_api.backends.errors import BackendError
 from node_api.core.jsonenc import dumps, dumps_line
+from node_api.core.logs import get_logger
+
+log = get_logger(__name__)
 
 NDJSON = "application/x-ndjson"
 SSE = "text/event-stream"
@@ -61,21 +65,33 @@ async def result_events(
 
 
 class _ClosesStack:
-    """Mixin: close the exit stack however the response ends (even if the body never started)."""
+    """Mixin: close the exit stack however the response ends (even if the body never started), and end
+    a stream whose client stops reading: a send that waits longer than `send_timeout_s` (the client's
+    window is full) ends the response, which frees its database connection and its result. Without it
+    a client that never read held them as long as it kept its socket open (found by attacking)."""
 
     exit_stack: AsyncExitStack
+    send_timeout_s: float = 30.0
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        async def timed_send(message: Message) -> None:
+            async with asyncio.timeout(self.send_timeout_s):
+                await send(message)
+
         try:
-            await super().__call__(scope, receive, send)  # type: ignore[misc]
+            await super().__call__(scope, receive, timed_send)  # type: ignore[misc]
+        except TimeoutError:
+            log.warning("stream ended: its client read nothing for too long", timeout_s=self.send_timeout_s,
+                        path=scope.get("path"))
         finally:
             await self.exit_stack.aclose()
 
 
 class NdjsonResponse(_ClosesStack, StreamingResponse):
     def __init__(self, events: AsyncIterator[Event], exit_stack: AsyncExitStack,
-                 headers: dict[str, str] | None = None) -> None:
+                 headers: dict[str, str] | None = None, *, send_timeout_s: float = 30.0) -> None:
         self.exit_stack = exit_stack
+        self.send_timeout_s = send_timeout_s
 
         async def lines() -> AsyncIterator[bytes]:
             async for kind, payload in events:
@@ -89,8 +105,9 @@ class NdjsonResponse(_ClosesStack, StreamingResponse):
 
 class SseResponse(_ClosesStack, EventSourceResponse):
     def __init__(self, events: AsyncIterator[Event], exit_stack: AsyncExitStack,
-                 headers: dict[str, str] | None = None) -> None:
+                 headers: dict[str, str] | None = None, *, send_timeout_s: float = 30.0) -> None:
         self.exit_stack = exit_stack
+        self.send_timeout_s = send_timeout_s
 
         async def messages() -> AsyncIterator[ServerSentEvent]:
             async for kind, payload in events:

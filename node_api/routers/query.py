@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from contextlib import AsyncExitStack
 
 from fastapi import APIRouter, Request
+from starlette.background import BackgroundTask
 from starlette.responses import Response
 
 from node_api.backends.errors import ResultTooLarge
 from node_api.core.disconnect import ClientDisconnected, unless_disconnected
 from node_api.core.jsonenc import dumps
+from node_api.core.memory import release_free_memory
 from node_api.core.parameters import decode_parameters
 from node_api.core.streaming import NDJSON, NdjsonResponse, SseResponse, negotiate, result_events
 from node_api.deps import GraphIdDep, NodeDep
@@ -18,6 +21,7 @@ from node_api.errors import ApiError
 from node_api.models.query import QueryRequest, QueryResponse
 
 router = APIRouter(tags=["query"])
+_TRIM_AFTER_BYTES = 8 << 20
 
 
 @router.post(
@@ -68,20 +72,26 @@ async def query(graph_id: GraphIdDep, body: QueryRequest, request: Request, node
             b'{"graph_id":', dumps(graph_id), b',"columns":', dumps(columns), b',"rows":[', b",".join(parts),
             b'],"row_count":', str(count).encode(), b',"execution_time_ms":', dumps(elapsed_ms), b"}",
         ))
-        return Response(body_bytes, media_type="application/json")
+        del parts
+        # glibc keeps a large answer's freed heap in the process: hand it back once it is sent.
+        background = BackgroundTask(asyncio.to_thread, release_free_memory) \
+            if len(body_bytes) > _TRIM_AFTER_BYTES else None
+        return Response(body_bytes, media_type="application/json", background=background)
 
     # Streaming: errors up to the first row (missing database, syntax, timeout) still get their
-    # own HTTP status, because the query runs before the response starts.
+    # own HTTP status, because the query runs before the response starts. The admission slot covers
+    # running the query; relaying its result holds only the database's connection (until the client
+    # has read it, or stops reading for GRAPH_API_STREAM_SEND_TIMEOUT).
     stack = AsyncExitStack()
     try:
-        await stack.enter_async_context(node.admission.admit())
-        stream = await stack.enter_async_context(
-            node.backend.stream(graph_id, body.cypher, parameters, timeout_s=timeout_s, kind=kind,
-                                chunk_size=settings.chunk_size)
-        )
+        async with node.admission.admit():
+            stream = await stack.enter_async_context(
+                node.backend.stream(graph_id, body.cypher, parameters, timeout_s=timeout_s, kind=kind,
+                                    chunk_size=settings.chunk_size)
+            )
     except BaseException:
         await stack.aclose()
         raise
     events = result_events(stream, started, {"graph_id": graph_id})
     response_class = NdjsonResponse if media == NDJSON else SseResponse
-    return response_class(events, stack)
+    return response_class(events, stack, send_timeout_s=settings.stream_send_timeout_s)

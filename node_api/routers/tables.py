@@ -127,7 +127,8 @@ async def query_tables(
     started = time.perf_counter()
     media = negotiate(request.headers.get("accept"))
     if media == "application/json":
-        result = await staging.query(graph_id, body.sql, body.timeout)
+        async with node.admission.admit():  # staging SQL runs in this process: admitted like any query
+            result = await staging.query(graph_id, body.sql, body.timeout)
         payload = StagingQueryResponse(
             graph_id=graph_id,
             columns=result.columns,
@@ -139,12 +140,17 @@ async def query_tables(
         return Response(dumps(payload.model_dump()), media_type="application/json")
     stack = AsyncExitStack()
     # The statement runs (and fails: refused, invalid, timeout) before any response byte is sent.
-    stream = await stack.enter_async_context(
-        staging.stream(graph_id, body.sql, chunk_size=node.settings.chunk_size, timeout_s=body.timeout)
-    )
+    try:
+        async with node.admission.admit():
+            stream = await stack.enter_async_context(
+                staging.stream(graph_id, body.sql, chunk_size=node.settings.chunk_size, timeout_s=body.timeout)
+            )
+    except BaseException:
+        await stack.aclose()
+        raise
     events = result_events(stream, started, {"graph_id": graph_id})
     response_class = NdjsonResponse if media == NDJSON else SseResponse
-    return response_class(events, stack)
+    return response_class(events, stack, send_timeout_s=node.settings.stream_send_timeout_s)
 
 
 @router.post(

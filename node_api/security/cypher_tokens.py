@@ -12,9 +12,15 @@ so `readé_parquet(` is one (unknown) name and never `_parquet(`.
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
 
 from node_api.backends.errors import InvalidQuery
+
+# openCypher's IdentifierPart includes currency symbols (Unicode category Sc), and so do the engines'
+# lexers: `x$` and `x€` are one name there. Here too, or `UNWIND [1] AS x$ LOAD FROM ...` would read
+# as a parameter `$LOAD` to the policy while the engine runs a LOAD (a file read, found by attacking).
+_CURRENCY = "".join(re.escape(c) for c in map(chr, range(0x110000)) if unicodedata.category(c) == "Sc")
 
 # U+180E, U+200B and U+FEFF: treated as whitespace here so that a name cannot hide from the policy
 # behind a character the engine skips (U+180E) or rejects (the other two: a parse error either way).
@@ -27,7 +33,7 @@ _TOKEN = re.compile(
   | (?P<block_comment>/\*.*?(?:\*/|\Z))
   | (?P<string>'(?:[^'\\]|\\.)*(?:'|\Z)|"(?:[^"\\]|\\.)*(?:"|\Z))
   | (?P<quoted>`(?:[^`]|``)*(?:`|\Z))
-  | (?P<word>[^\W\d]\w*)
+  | (?P<word>[^\W\d][\w{_CURRENCY}]*)
   | (?P<number>\d+(?:\.\d*)?(?:[eE][+-]?\d+)?)
   | (?P<punct>.)
     """,

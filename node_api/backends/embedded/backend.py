@@ -96,8 +96,10 @@ class EmbeddedBackend(GraphBackend):
             memory_limit_bytes=(settings.memory_per_db_mb + settings.worker_overhead_mb) << 20,
             grace_s=settings.timeout_grace_s,
         )
-        self.supervisor = MemorySupervisor(node_limit_bytes=settings.max_memory_mb << 20,
-                                           interval_s=settings.memory_sample_ms / 1000, reclaim=self._reclaim)
+        self.supervisor = MemorySupervisor(
+            node_limit_bytes=settings.max_memory_mb << 20,
+            high_water_bytes=int((settings.max_memory_mb << 20) * settings.memory_high_water_percent / 100),
+            interval_s=settings.memory_sample_ms / 1000, reclaim=self._reclaim)
         self.cgroups: CgroupLimits | None = None
         self.exits: Counter[str] = Counter()
         self._metas: dict[str, GraphMeta] = {}
@@ -177,6 +179,9 @@ class EmbeddedBackend(GraphBackend):
             memory_enforcement="cgroup" if self.cgroups else "sampling",
             sandbox=self.sandbox,
         )
+
+    def on_memory_pressure(self, relieve: Callable[[], bool]) -> None:
+        self.supervisor.relievers.append(relieve)
 
     def worker_memory_bytes(self) -> int:
         return sum(w.rss_bytes for w in self.supervisor.workers() if w.alive)

@@ -22,7 +22,7 @@ from __future__ import annotations
 import ctypes
 import os
 import struct
-import sys
+import sysconfig
 from pathlib import Path
 
 # x86_64 and aarch64 share these numbers (the syscalls were added after the unified table).
@@ -52,13 +52,16 @@ def _handled_access(abi: int) -> int:
 
 
 def code_paths() -> list[Path]:
-    """Where the interpreter, its packages and the node's own code live."""
+    """What a worker may read besides its database: the interpreter's standard library, the installed
+    packages and the node's own package directory. Never `sys.path` as such: its first entry is the
+    working directory (`/` for a spare worker), and the node's checkout may hold its data directory
+    (./data/kuzu-dbs in development). Found by attacking: reading `/` was allowed."""
     import node_api
 
-    paths = {Path(sys.prefix), Path(sys.base_prefix), Path(sys.exec_prefix),
-             Path(os.path.realpath(sys.executable)).parent.parent, Path(node_api.__file__).resolve().parents[1]}
-    paths.update(Path(p) for p in sys.path if p and Path(p).is_dir())
-    return sorted(paths)
+    wanted = {sysconfig.get_paths()[key] for key in ("stdlib", "platstdlib", "purelib", "platlib")}
+    paths = {Path(p).resolve() for p in wanted if p}
+    paths.add(Path(node_api.__file__).resolve().parent)
+    return sorted(p for p in paths if p != Path("/") and p.is_dir())
 
 
 def confine(read_write: list[Path], read_only: list[Path]) -> str:

@@ -10,8 +10,12 @@ hash tables and result collectors outside it (one query reached 24 GB; measured 
 - everywhere, this supervisor: a thread samples each worker's resident set every
   GRAPH_API_MEMORY_SAMPLE_MS (25 ms: at ~1.25 GB/s a worker overshoots by ~30 MB at most) and kills
   a worker past its budget. It also keeps the node's whole process tree (the HTTP process and every
-  worker) under KUZU_MAX_MEMORY_MB: past it, the largest worker running a query is killed, or, if
-  none is, the largest idle one is closed.
+  worker) under KUZU_MAX_MEMORY_MB: past it, if the HTTP process itself holds the most (staging SQL
+  runs DuckDB there), the work registered with `relievers` is stopped (tenant staging queries);
+  otherwise the largest worker running a query is killed, or, if none is, the largest idle one is
+  closed. Past the high-water mark (GRAPH_API_MEMORY_HIGH_WATER_PERCENT, where admission refuses new
+  work) idle workers are closed too, so a node there gets back under it instead of refusing work
+  until databases time out (found by attacking).
 
 Sampling reads /proc/<pid>/statm (about 10 microseconds a worker) on its own thread, never on the
 event loop.
@@ -41,11 +45,13 @@ def resident_bytes(pid: int) -> int:
 
 
 class MemorySupervisor:
-    def __init__(self, *, node_limit_bytes: int, interval_s: float,
+    def __init__(self, *, node_limit_bytes: int, high_water_bytes: int, interval_s: float,
                  reclaim: Callable[[WorkerProcess], None]) -> None:
         """`reclaim(worker)` is called (from the supervisor thread) to close an idle worker when the
-        node is past its limit; it must only schedule the close on the event loop."""
+        node is past its high-water mark; it must only schedule the close on the event loop."""
         self.node_limit_bytes = node_limit_bytes
+        self.high_water_bytes = high_water_bytes
+        self.relievers: list[Callable[[], bool]] = []
         self.interval_s = interval_s
         self._reclaim = reclaim
         self._workers: dict[int, WorkerProcess] = {}
@@ -94,13 +100,24 @@ class MemorySupervisor:
                 self._kill(worker, ExitReason.MEMORY, worker.rss_bytes)
         live = [w for w in live if w.alive]
         total = self.own_rss_bytes + sum(w.rss_bytes for w in live)
-        if total <= self.node_limit_bytes or not live:
+        if total <= self.high_water_bytes:
+            return
+        idle = [w for w in live if not w.busy and w.label != "spare"]
+        if total <= self.node_limit_bytes:
+            if idle:  # between the high-water mark and the limit: give memory back, stop nothing
+                self._reclaim(max(idle, key=lambda w: w.rss_bytes))
+            return
+        largest_worker = max((w.rss_bytes for w in live), default=0)
+        if self.own_rss_bytes >= largest_worker and any(relieve() for relieve in list(self.relievers)):
+            log.warning("node memory past KUZU_MAX_MEMORY_MB, the node's own process the largest: "
+                        "its staging queries were stopped", node_mb=self.own_rss_bytes >> 20,
+                        tree_mb=total >> 20, limit_mb=self.node_limit_bytes >> 20)
             return
         busy = [w for w in live if w.busy]
         if busy:
             self._kill(max(busy, key=lambda w: w.rss_bytes), ExitReason.NODE_MEMORY, total)
-        else:
-            victim = max(live, key=lambda w: w.rss_bytes)
+        elif idle:
+            victim = max(idle, key=lambda w: w.rss_bytes)
             log.warning("node memory past KUZU_MAX_MEMORY_MB: closing the largest idle database",
                         graph_id=victim.label, tree_mb=total >> 20, limit_mb=self.node_limit_bytes >> 20)
             self._reclaim(victim)

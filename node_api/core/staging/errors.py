@@ -103,6 +103,14 @@ class StagingQueryTimeout(StagingError):
     status_code = 408
 
 
+class StagingMemoryExceeded(StagingError):
+    """The node's memory passed KUZU_MAX_MEMORY_MB with its own process the largest: running staging
+    queries (DuckDB runs in the node's process) were stopped."""
+
+    code = "memory_limit_exceeded"
+    status_code = 400
+
+
 class StagingInternalError(StagingError):
     """DuckDB failed in a way the node did not expect; the detail is in the node's log."""
 

@@ -9,9 +9,8 @@ errors: the API's words in the response, DuckDB's text in the log (with the requ
 
 from __future__ import annotations
 
-import asyncio
 import threading
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,6 +22,7 @@ from node_api.core.staging import policy
 from node_api.core.staging.errors import (
     StagingError,
     StagingInternalError,
+    StagingMemoryExceeded,
     StagingQueryFailed,
     StagingQueryRejected,
     StagingQueryTimeout,
@@ -57,7 +57,8 @@ def translate_error(exc: duckdb.Error, timeout_s: float) -> StagingError:
     ):
         return StagingQueryRejected("the staging database refused the statement (it is read-only and locked)")
     if isinstance(exc, duckdb.OutOfMemoryException):
-        return StagingQueryFailed("the query needs more memory than a staging database may use")
+        return StagingMemoryExceeded("the query needs more memory than a staging database may use "
+                                     "(GRAPH_API_STAGING_MEMORY_LIMIT)", setting="GRAPH_API_STAGING_MEMORY_LIMIT")
     for cls, what in _CAUSED_BY_THE_SQL.items():
         if isinstance(exc, cls):
             return StagingQueryFailed(f"{what}: {duckdb_reason(exc)}")
@@ -83,7 +84,23 @@ class TenantQuery:
         self._cursor: duckdb.DuckDBPyConnection | None = None
         self._timer: threading.Timer | None = None
         self._healthy = True
+        self._stopped_for_memory = False
         self.columns: list[str] = []
+
+    def stop_for_memory(self) -> None:
+        """From any thread: interrupt the statement because the node's memory ran out (DuckDB checks its
+        interrupt flag often, unlike the graph engines)."""
+        cursor = self._cursor
+        if cursor is not None:
+            self._stopped_for_memory = True
+            cursor.interrupt()
+
+    def _error(self, exc: duckdb.Error) -> StagingError:
+        if self._stopped_for_memory and isinstance(exc, duckdb.InterruptException):
+            return StagingMemoryExceeded(
+                "the node's memory passed its limit (KUZU_MAX_MEMORY_MB) while this staging query ran in it; "
+                "the query was stopped", setting="KUZU_MAX_MEMORY_MB")
+        return translate_error(exc, self._timeout_s)
 
     def open(self) -> None:
         """Checks the SQL against the policy, then runs it. Raises StagingError."""
@@ -104,7 +121,7 @@ class TenantQuery:
         except duckdb.Error as exc:
             self._healthy = False
             self.close()
-            raise translate_error(exc, self._timeout_s) from None
+            raise self._error(exc) from None
         except BaseException:
             self.close()
             raise
@@ -116,7 +133,7 @@ class TenantQuery:
             return [list(row) for row in self._cursor.fetchmany(size)]
         except duckdb.Error as exc:
             self._healthy = False
-            raise translate_error(exc, self._timeout_s) from None
+            raise self._error(exc) from None
 
     def close(self) -> None:
         if self._timer is not None:
@@ -143,11 +160,14 @@ class TenantQuery:
 class TenantResultStream(ResultStream):
     """The rows of an open TenantQuery, a chunk at a time (for NDJSON / SSE)."""
 
-    def __init__(self, query: TenantQuery, chunk_size: int) -> None:
+    def __init__(self, query: TenantQuery, chunk_size: int,
+                 blocking: Callable[[Callable[[], list[list[Any]]]], Awaitable[list[list[Any]]]]) -> None:
+        """`blocking(fn)` runs a blocking call on the staging service's threads."""
         self._query = query
         self._chunk_size = chunk_size
+        self._blocking = blocking
         self.columns = query.columns
 
     async def chunks(self) -> AsyncIterator[list[list[Any]]]:
-        while rows := await asyncio.to_thread(self._query.fetch, self._chunk_size):
+        while rows := await self._blocking(lambda: self._query.fetch(self._chunk_size)):
             yield rows

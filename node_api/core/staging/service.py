@@ -13,11 +13,12 @@ for its task gets the task's result, or the very error the task failed with.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from node_api.backends.base import GraphBackend, ResultStream
 from node_api.backends.errors import Unsupported
@@ -37,6 +38,9 @@ if TYPE_CHECKING:
 MAX_QUERY_TIMEOUT_S = 300.0
 
 
+T = TypeVar("T")
+
+
 @dataclass
 class StagingService:
     settings: StagingSettings
@@ -45,17 +49,39 @@ class StagingService:
     backend: GraphBackend
 
     # ---- graphs
+    def __post_init__(self) -> None:
+        # Tenant SQL waits for cursors and runs on threads of its own: a burst of it never takes the
+        # threads the rest of the node uses (list, create, status; found by attacking: 15 s readiness).
+        self._executor = ThreadPoolExecutor(max_workers=self.settings.read_pool_size + 2,
+                                            thread_name_prefix="staging-sql")
+        self._running: set[TenantQuery] = set()
+
     @classmethod
     def open(cls, settings: StagingSettings, base_path: Path, tasks: TaskRegistry, backend: GraphBackend,
              ) -> StagingService:
         """The node's staging: a manager of the graphs' staging databases, which lets go of a graph's
-        directory while the backend replaces or deletes it (a DatabaseListener)."""
+        directory while the backend replaces or deletes it (a DatabaseListener). DuckDB runs in the
+        node's own process: when the node passes its memory limit with its own process the largest,
+        the backend's supervisor stops running tenant queries (`stop_queries_for_memory`)."""
         manager = StagingManager(base_path, settings)
         backend.add_listener(manager)
-        return cls(settings, manager, tasks, backend)
+        service = cls(settings, manager, tasks, backend)
+        backend.on_memory_pressure(service.stop_queries_for_memory)
+        return service
 
     async def close(self) -> None:
         await asyncio.to_thread(self.manager.close)
+        self._executor.shutdown(wait=False, cancel_futures=True)
+
+    def stop_queries_for_memory(self) -> bool:
+        """From any thread: interrupt every running tenant query; True if there was one."""
+        running = list(self._running)
+        for query in running:
+            query.stop_for_memory()
+        return bool(running)
+
+    async def _blocking(self, fn: Callable[[], T]) -> T:
+        return await asyncio.get_running_loop().run_in_executor(self._executor, fn)
 
     async def require_graph(self, graph_id: str) -> None:
         """The graph exists (DatabaseNotFound) and its backend has staging tables (Unsupported)."""
@@ -120,9 +146,14 @@ class StagingService:
         """At most GRAPH_API_STAGING_MAX_ROWS rows (`truncated` says if there were more)."""
 
         def run() -> QueryResult:
-            return self._tenant_query(graph_id, sql, timeout_s).result(self.settings.max_result_rows)
+            query = self._tenant_query(graph_id, sql, timeout_s)
+            self._running.add(query)
+            try:
+                return query.result(self.settings.max_result_rows)
+            finally:
+                self._running.discard(query)
 
-        return await asyncio.to_thread(run)
+        return await self._blocking(run)
 
     @asynccontextmanager
     async def stream(
@@ -130,12 +161,16 @@ class StagingService:
     ) -> AsyncIterator[ResultStream]:
         """All rows, a chunk at a time. The statement runs (and fails) before this yields, so an error
         is answered before any response byte; the cursor goes back when the context closes."""
-        query = await asyncio.to_thread(self._tenant_query, graph_id, sql, timeout_s)
-        await asyncio.to_thread(query.open)
+        query = await self._blocking(lambda: self._tenant_query(graph_id, sql, timeout_s))
+        self._running.add(query)
         try:
-            yield TenantResultStream(query, chunk_size)
+            await self._blocking(query.open)
+            try:
+                yield TenantResultStream(query, chunk_size, self._blocking)
+            finally:
+                await self._blocking(query.close)
         finally:
-            await asyncio.to_thread(query.close)
+            self._running.discard(query)
 
     # ---- loads
     def start_ingest(self, graph_id: str, table_name: str, *, ignore_errors: bool, rebuild: bool) -> Task:
