@@ -104,19 +104,27 @@ def tree_rss(pid: int) -> tuple[int, dict[int, int]]:
 
 
 class PeakRss:
-    """Samples a process's RSS every few milliseconds in a background thread."""
+    """Samples a process's RSS (and, apart, each of its descendants': the node's engine workers) every
+    few milliseconds in a background thread; keeps the peaks."""
 
     def __init__(self, pid: int, interval_s: float = 0.005) -> None:
         self.process = psutil.Process(pid)
         self.interval_s = interval_s
         self.baseline = self.process.memory_info().rss
         self.peak = self.baseline
+        self.child_baseline = {c.pid: c.memory_info().rss for c in self.process.children(recursive=True)}
+        self.child_peak = dict(self.child_baseline)
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
     def _run(self) -> None:
         while not self._stop.is_set():
             self.peak = max(self.peak, self.process.memory_info().rss)
+            for child in self.process.children(recursive=True):
+                try:
+                    self.child_peak[child.pid] = max(self.child_peak.get(child.pid, 0), child.memory_info().rss)
+                except psutil.Error:
+                    pass
             time.sleep(self.interval_s)
 
     def __enter__(self) -> PeakRss:
@@ -130,6 +138,12 @@ class PeakRss:
     @property
     def growth_mb(self) -> float:
         return (self.peak - self.baseline) / 2**20
+
+    @property
+    def child_growth_mb(self) -> float:
+        """The largest growth of any one descendant (0 without any)."""
+        return max(((peak - self.child_baseline.get(pid, 0)) / 2**20 for pid, peak in self.child_peak.items()),
+                   default=0.0)
 
 
 def percentile(values: list[float], pct: float) -> float:

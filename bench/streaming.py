@@ -10,57 +10,25 @@ from __future__ import annotations
 import argparse
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 
 import httpx
 import orjson
-import psutil
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import HEADERS, engine_alone, free_port, graph_file, start_node, stop_process, write_result  # noqa: E402
+from _common import (  # noqa: E402
+    HEADERS,
+    PeakRss,
+    engine_alone,
+    free_port,
+    graph_file,
+    start_node,
+    stop_process,
+    write_result,
+)
 
 QUERY = "UNWIND range(1, $n) AS i RETURN i, 'row-' + cast(i AS STRING) AS name, cast(i AS DOUBLE) / 2.0 AS half"
-
-
-class TreePeaks:
-    """Peak RSS of the node process and of each of its workers, sampled every 5 ms."""
-
-    def __init__(self, pid: int) -> None:
-        self.node = psutil.Process(pid)
-        self.node_baseline = self.node.memory_info().rss
-        self.node_peak = self.node_baseline
-        self.worker_baseline = {c.pid: c.memory_info().rss for c in self.node.children(recursive=True)}
-        self.worker_peak = dict(self.worker_baseline)
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            self.node_peak = max(self.node_peak, self.node.memory_info().rss)
-            for child in self.node.children(recursive=True):
-                try:
-                    self.worker_peak[child.pid] = max(self.worker_peak.get(child.pid, 0), child.memory_info().rss)
-                except psutil.Error:
-                    pass
-            time.sleep(0.005)
-
-    def __enter__(self) -> TreePeaks:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join()
-
-    @property
-    def node_growth_mb(self) -> float:
-        return (self.node_peak - self.node_baseline) / 2**20
-
-    @property
-    def worker_growth_mb(self) -> float:
-        return max((peak - self.worker_baseline.get(pid, 0)) / 2**20 for pid, peak in self.worker_peak.items())
 
 
 def through_api(base: Path, engine: str, rows: int, chunk: int, work: Path) -> dict:
@@ -70,7 +38,7 @@ def through_api(base: Path, engine: str, rows: int, chunk: int, work: Path) -> d
     try:
         with httpx.Client(base_url=f"http://127.0.0.1:{port}", headers=HEADERS, timeout=300) as http:
             http.post("/databases/stream/query", json={"cypher": "RETURN 1"}).raise_for_status()  # open + warm
-            with TreePeaks(proc.pid) as peaks:
+            with PeakRss(proc.pid) as peaks:
                 started = time.perf_counter()
                 seen = 0
                 with http.stream("POST", "/databases/stream/query", json={"cypher": QUERY, "parameters": {"n": rows}},
@@ -84,8 +52,8 @@ def through_api(base: Path, engine: str, rows: int, chunk: int, work: Path) -> d
                             raise RuntimeError(event)
                 elapsed = time.perf_counter() - started
             assert seen == rows, seen
-            return {"rows_per_s": rows / elapsed, "http_process_growth_mb": peaks.node_growth_mb,
-                    "worker_growth_mb": peaks.worker_growth_mb}
+            return {"rows_per_s": rows / elapsed, "http_process_growth_mb": peaks.growth_mb,
+                    "worker_growth_mb": peaks.child_growth_mb}
     finally:
         stop_process(proc)
 

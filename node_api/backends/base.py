@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import abc
 import re
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Container, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 import pyarrow as pa
 
@@ -155,6 +155,24 @@ class DatabaseListener(Protocol):
     def after_replace(self, graph_id: str) -> None: ...
 
     def before_delete(self, graph_id: str) -> None: ...
+
+
+RecordT = TypeVar("RecordT")
+
+
+def record_of(records: Mapping[str, RecordT], busy: Container[str], graph_id: str) -> RecordT:
+    """A backend's record of a graph: InvalidIdentifier for a malformed id, DatabaseBusy while the graph
+    is being created, deleted or replaced, DatabaseNotFound if there is none."""
+    from node_api.backends.errors import DatabaseBusy, DatabaseNotFound
+    from node_api.security.paths import validate_graph_id
+
+    validate_graph_id(graph_id)
+    if graph_id in busy:
+        raise DatabaseBusy(f"database {graph_id} is being changed; retry shortly", graph_id=graph_id)
+    record = records.get(graph_id)
+    if record is None:
+        raise DatabaseNotFound(f"database {graph_id} does not exist", graph_id=graph_id)
+    return record
 
 
 class GraphBackend(abc.ABC):

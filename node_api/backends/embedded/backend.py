@@ -37,6 +37,7 @@ from node_api.backends.base import (
     QueryResult,
     ResultStream,
     StatementKind,
+    record_of,
 )
 from node_api.backends.embedded.catalog import Catalog, GraphMeta
 from node_api.backends.embedded.cgroups import CgroupLimits, enter_cgroup
@@ -59,7 +60,6 @@ from node_api.backends.errors import (
     CapacityExceeded,
     DatabaseBusy,
     DatabaseExists,
-    DatabaseNotFound,
     InvalidQuery,
     InvalidSchema,
     Overloaded,
@@ -295,13 +295,7 @@ class EmbeddedBackend(GraphBackend):
 
     def graph_meta(self, graph_id: str) -> GraphMeta:
         """The graph's record; DatabaseNotFound, or DatabaseBusy while it is being changed."""
-        validate_graph_id(graph_id)
-        if graph_id in self._busy:
-            raise DatabaseBusy(f"database {graph_id} is being changed; retry shortly", graph_id=graph_id)
-        meta = self._metas.get(graph_id)
-        if meta is None:
-            raise DatabaseNotFound(f"database {graph_id} does not exist", graph_id=graph_id)
-        return meta
+        return record_of(self._metas, self._busy, graph_id)
 
     def exists(self, graph_id: str) -> bool:
         return graph_id in self._metas

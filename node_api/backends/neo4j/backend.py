@@ -41,14 +41,13 @@ from node_api.backends.base import (
     ResultStream,
     StatementKind,
     TableInfo,
+    record_of,
 )
 from node_api.backends.errors import (
     BackendError,
     BackendUnavailable,
     CapacityExceeded,
-    DatabaseBusy,
     DatabaseExists,
-    DatabaseNotFound,
     InvalidSchema,
     Unsupported,
 )
@@ -176,13 +175,7 @@ class Neo4jBackend(GraphBackend):
         return self._driver
 
     def _record(self, graph_id: str) -> GraphRecord:
-        validate_graph_id(graph_id)
-        if graph_id in self._busy:
-            raise DatabaseBusy(f"database {graph_id} is being changed; retry shortly", graph_id=graph_id)
-        record = self._records.get(graph_id)
-        if record is None:
-            raise DatabaseNotFound(f"database {graph_id} does not exist", graph_id=graph_id)
-        return record
+        return record_of(self._records, self._busy, graph_id)
 
     # ---- the seam: what bulk.py and backup.py use, and nothing else of the backend
 
