@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import asyncio
-import time
 
 from tests.node_api.conftest import PERSON_DDL, SLOW_QUERY, node_client
 from tests.support.node import create_db, cypher
+from tests.support.waiting import until
 
 
 async def _slow(client, graph_id="g", query_timeout=3.0):
@@ -17,12 +17,12 @@ async def test_node_queue_full_is_503_with_retry_after(settings_factory):
     settings = settings_factory(max_concurrent_queries=1, max_queued_queries=0, retry_after_s=7)
     async with node_client(settings) as client:
         await create_db(client, "g", ddl=PERSON_DDL)
+        admission = client.app.state.node.admission
         running = asyncio.create_task(_slow(client))
-        await asyncio.sleep(0.3)
-        started = time.monotonic()
+        await until(lambda: admission.in_flight == 1, what="the slow query admitted")
         rejected = await cypher(client, "g", "RETURN 1")
-        assert time.monotonic() - started < 1.0  # refused at once, not after queuing
         assert rejected.status_code == 503
+        assert "at capacity" in rejected.json()["error"]["message"]  # refused at once, never queued
         assert rejected.headers["Retry-After"] == "7"
         assert rejected.json()["error"]["code"] == "overloaded"
         info = (await client.get("/info")).json()
@@ -35,8 +35,9 @@ async def test_queue_wait_is_bounded_in_time(settings_factory):
     settings = settings_factory(max_concurrent_queries=1, max_queued_queries=5, queue_timeout_s=0.3)
     async with node_client(settings) as client:
         await create_db(client, "g", ddl=PERSON_DDL)
+        admission = client.app.state.node.admission
         running = asyncio.create_task(_slow(client, query_timeout=2))
-        await asyncio.sleep(0.2)
+        await until(lambda: admission.in_flight == 1, what="the slow query admitted")
         waited = await cypher(client, "g", "RETURN 1")
         assert waited.status_code == 503 and "Retry-After" in waited.headers
         await running
@@ -47,10 +48,16 @@ async def test_per_database_waiters_are_bounded(settings_factory):
     async with node_client(settings) as client:
         await create_db(client, "g", ddl=PERSON_DDL)
         await create_db(client, "other", ddl=PERSON_DDL)
+        backend = client.app.state.node.backend
+
+        def load() -> tuple[int, int]:
+            usage = backend.usage_by_database().get("g")
+            return (usage.active_connections, usage.waiting_requests) if usage else (0, 0)
+
         running = asyncio.create_task(_slow(client, query_timeout=2))
-        await asyncio.sleep(0.2)
+        await until(lambda: load()[0] == 1, what="the slow query holding g's one connection")
         waiter = asyncio.create_task(cypher(client, "g", "RETURN 1"))
-        await asyncio.sleep(0.1)
+        await until(lambda: load() == (1, 1), what="a request waiting for g")
         rejected = await cypher(client, "g", "RETURN 1")
         assert rejected.status_code == 503 and rejected.headers["Retry-After"] == "1"
         # another tenant is not held up by this one's queue
@@ -76,8 +83,9 @@ async def test_saturated_node_sheds_queries_before_reading_them(settings_factory
     settings = settings_factory(max_concurrent_queries=1, max_queued_queries=0, retry_after_s=3)
     async with node_client(settings) as client:
         await create_db(client, "g", ddl=PERSON_DDL)
+        admission = client.app.state.node.admission
         running = asyncio.create_task(_slow(client, query_timeout=2))
-        await asyncio.sleep(0.3)
+        await until(lambda: admission.in_flight == 1, what="the slow query admitted")
         garbage = await client.post("/databases/g/query", content=b"{not json",
                                     headers={"content-type": "application/json"})
         assert garbage.status_code == 503 and garbage.headers["Retry-After"] == "3"

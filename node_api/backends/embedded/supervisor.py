@@ -51,6 +51,9 @@ class MemorySupervisor:
         node is past its high-water mark; it must only schedule the close on the event loop."""
         self.node_limit_bytes = node_limit_bytes
         self.high_water_bytes = high_water_bytes
+        # Act this far below the limit: between two samples a query can grow ~30 MB (1.25 GB/s, 25 ms),
+        # more when the machine is loaded and this thread runs late (a 50 MB overshoot was seen).
+        self.margin_bytes = (64 << 20) + node_limit_bytes // 50
         self.relievers: list[Callable[[], bool]] = []
         self.interval_s = interval_s
         self._reclaim = reclaim
@@ -103,7 +106,7 @@ class MemorySupervisor:
         if total <= self.high_water_bytes:
             return
         idle = [w for w in live if not w.busy and w.label != "spare"]
-        if total <= self.node_limit_bytes:
+        if total <= self.node_limit_bytes - self.margin_bytes:
             if idle:  # between the high-water mark and the limit: give memory back, stop nothing
                 self._reclaim(max(idle, key=lambda w: w.rss_bytes))
             return
