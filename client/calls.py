@@ -69,7 +69,8 @@ class Endpoint(Generic[P, R]):
 
     def __init__(self, method: str, path: str, build: Callable[Concatenate[Any, P], Call[R]]) -> None:
         self.method, self.path, self.build = method, path, build
-        functools.update_wrapper(self, build)
+        # typeshed wants a callable wrapper; update_wrapper only copies attributes (name, doc, module).
+        functools.update_wrapper(self, build)  # type: ignore[arg-type]
 
     def call(self, obj: Any, *args: Any, **kwargs: Any) -> Call[R]:
         return replace(self.build(obj, *args, **kwargs), method=self.method, path=self.path)

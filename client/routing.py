@@ -17,7 +17,7 @@ import threading
 import time
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Protocol
+from typing import Any, Protocol
 
 from client.config import ClientConfig
 from client.exceptions import (
@@ -103,11 +103,12 @@ class RegistryRouter:
         from lambdas.router_api.service import RouterService
         from lambdas.router_api.settings import RouterSettings
 
-        settings = RouterSettings(**{  # by their environment names: the settings' aliases
+        by_alias: dict[str, Any] = {  # by their environment names: the settings' aliases
             "ENVIRONMENT": environment, "AWS_REGION": config.region, "AWS_ENDPOINT_URL": config.aws_endpoint_url,
             "SHARED_REPOSITORIES": ",".join(sorted(config.shared_repositories)),
             "ROUTER_DEFAULT_TIER": config.default_tier,
-        })
+        }
+        settings = RouterSettings(**by_alias)
         # boto3's default session: a session of its own per factory would reload botocore's data each time.
         db = boto3.resource("dynamodb", region_name=config.region, endpoint_url=config.aws_endpoint_url)
         registry = Registry(db=db, instances=db.Table(settings.instance_table), graphs=db.Table(settings.graph_table),

@@ -145,9 +145,9 @@ class LocalCluster:
         self.refresh()  # replacements the control plane started are stopped too
         for process in self.nodes.values():
             process.stop()
-        for process in (self.router, self.control_plane):
-            if process is not None:
-                process.stop()
+        for service in (self.router, self.control_plane):
+            if service is not None:
+                service.stop()
 
     def any_alive(self) -> bool:
         others = [p for p in (self.control_plane, self.router) if p is not None]

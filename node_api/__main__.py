@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 import uvicorn
@@ -22,7 +22,7 @@ def serve(
     dev: Annotated[bool, typer.Option("--dev", help="Development mode: allows running without an API key.")] = False,
 ) -> None:
     """Start the node API. Every setting also reads its environment variable (see docs/configuration.md)."""
-    overrides = {k: v for k, v in {"base_path": base_path, "node_type": node_type, "port": port,
+    overrides: dict[str, Any] = {k: v for k, v in {"base_path": base_path, "node_type": node_type, "port": port,
                                    "host": host}.items() if v is not None}
     if dev:
         overrides["dev_mode"] = True

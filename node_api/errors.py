@@ -6,6 +6,7 @@ Backend errors carry no HTTP status; this table is the one place that decides th
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -40,7 +41,7 @@ def error_body(code: str, message: str, details: Any = None, request_id: str | N
 
 
 def error_response(request: Request | None, status: int, code: str, message: str,
-                   details: Any = None, headers: dict[str, str] | None = None) -> Response:
+                   details: Any = None, headers: Mapping[str, str] | None = None) -> Response:
     request_id = getattr(request.state, "request_id", None) if request is not None else None
     return Response(error_body(code, message, details, request_id), status_code=status,
                     media_type="application/json", headers=headers)

@@ -26,4 +26,6 @@ def asgi_handler() -> Mangum:
 @metrics.log_metrics
 @logger.inject_lambda_context(clear_state=True)
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return asgi_handler()(event, context)
+    # mangum's LambdaContext Protocol declares settable attributes where powertools' has read-only
+    # properties; the runtime's context object is both.
+    return asgi_handler()(event, context)  # type: ignore[arg-type]

@@ -10,16 +10,17 @@ import logging
 import sys
 
 import structlog
+from structlog.typing import EventDict, Processor, WrappedLogger
 
 
 def configure_logging(*, level: str, node_type: str, tier: str, instance_id: str) -> None:
-    def add_node_identity(_logger: object, _name: str, event: dict) -> dict:
+    def add_node_identity(_logger: WrappedLogger, _name: str, event: EventDict) -> EventDict:
         event.setdefault("node_type", node_type)
         event.setdefault("tier", tier)
         event.setdefault("instance_id", instance_id)
         return event
 
-    shared = [
+    shared: list[Processor] = [
         structlog.contextvars.merge_contextvars,
         structlog.processors.add_log_level,
         structlog.processors.TimeStamper(fmt="iso", utc=True, key="timestamp"),

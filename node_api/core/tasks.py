@@ -19,6 +19,7 @@ ETA, and reports its average rate over the whole run.
 from __future__ import annotations
 
 import asyncio
+import builtins
 import contextlib
 import logging
 import os
@@ -345,8 +346,11 @@ class TaskRegistry:
                 yield task
                 if task.status.terminal:
                     return
+            def moved_on(seen: int = seen) -> bool:
+                return self.get(task_id).version != seen
+
             async with self._changed:
-                await self._changed.wait_for(lambda seen=seen: self.get(task_id).version != seen)
+                await self._changed.wait_for(moved_on)
 
     async def wait(self, task_id: str) -> Task:
         last = self.get(task_id)
@@ -476,7 +480,7 @@ class TaskRegistry:
             )
         self._update(task_id, **changes)
 
-    def _append_errors(self, task_id: str, records: list[dict[str, Any]]) -> None:
+    def _append_errors(self, task_id: str, records: builtins.list[dict[str, Any]]) -> None:
         task = self._tasks.get(task_id)
         if task is None:
             return

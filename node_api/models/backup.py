@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -82,5 +83,5 @@ class BackupSummary(BaseModel):
 
 class BackupListResponse(BaseModel):
     graph_id: str
-    backups: list[BackupSummary]
+    backups: Sequence[BackupSummary]  # Sequence: client/models.py narrows the item class
     total: int

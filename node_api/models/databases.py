@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from enum import StrEnum
 
@@ -51,7 +52,7 @@ class CreateDatabaseResponse(BaseModel):
 
 
 class DatabaseListResponse(BaseModel):
-    databases: list[DatabaseInfoModel]
+    databases: Sequence[DatabaseInfoModel]  # Sequence: client/models.py narrows the item class
     total: int
     max_databases: int
 

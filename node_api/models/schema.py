@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import asdict
 from typing import TYPE_CHECKING, Any
 
@@ -20,7 +21,7 @@ class PropertyModel(BaseModel):
 class TableModel(BaseModel):
     name: str
     kind: str  # node | rel
-    properties: list[PropertyModel]
+    properties: Sequence[PropertyModel]  # Sequence: client/models.py narrows the item class
     from_tables: list[str] = Field(default_factory=list)
     to_tables: list[str] = Field(default_factory=list)
     comment: str | None = None
@@ -28,8 +29,9 @@ class TableModel(BaseModel):
 
 class SchemaResponse(BaseModel):
     graph_id: str
-    node_tables: list[TableModel]
-    rel_tables: list[TableModel]
+    # Sequence: client/models.py narrows the item class
+    node_tables: Sequence[TableModel]
+    rel_tables: Sequence[TableModel]
     indexes: list[dict[str, Any]]
 
     @classmethod

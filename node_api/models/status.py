@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from pydantic import BaseModel
 
 
@@ -27,7 +29,7 @@ class DatabaseStatus(BaseModel):
 
 
 class DatabasesStatusResponse(BaseModel):
-    databases: list[DatabaseStatus]
+    databases: Sequence[DatabaseStatus]  # Sequence: client/models.py narrows the item class
     open_databases: int
     total: int
 

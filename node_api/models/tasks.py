@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -56,7 +57,7 @@ class TaskModel(BaseModel):
 
 
 class TaskListResponse(BaseModel):
-    tasks: list[TaskModel]
+    tasks: Sequence[TaskModel]  # Sequence: client/models.py narrows the item class
     total: int
 
 

@@ -30,7 +30,7 @@ import math
 import re
 import uuid
 import zoneinfo
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from functools import cache
 from types import SimpleNamespace
@@ -117,7 +117,7 @@ class MapEntries:
 
     entries: tuple[tuple[Any, Any], ...]
 
-    def __iter__(self):  # type: ignore[no-untyped-def]
+    def __iter__(self) -> Iterator[tuple[Any, Any]]:
         return iter(self.entries)
 
     def __len__(self) -> int:

@@ -548,7 +548,7 @@ LADYBUG = dataclasses.replace(
         "SETSEED": "it changes the random state of a pooled connection that later requests share",
         **_names(_INTERNALS + " (and the node's disk)", "DISK_INFO DISK_SIZE_INFO"),
     },
-    refused_starts=KUZU.refused_starts | {"ANALYZE": "not reviewed for ladybug"},
+    refused_starts={**KUZU.refused_starts, "ANALYZE": "not reviewed for ladybug"},
     operators=_KUZU_OPERATORS | {"QUERY_PRIMARY_KEY_LOOKUP": Operator("reads the tenant's own primary key index")},
     refused_operators=_KUZU_REFUSED_OPERATORS | _names(_KUZU_REFUSED_OBJECTS["GRAPH"], "CREATE_GRAPH USE_GRAPH"),
 )

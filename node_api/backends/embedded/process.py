@@ -313,7 +313,7 @@ class Channel:
     writer: asyncio.StreamWriter
     broken: bool = field(default=False)  # must not serve again (engine asked, or a reply was lost)
 
-    async def call(self, header: dict[str, Any], blobs: Sequence[bytes] = (), *,
+    async def call(self, header: dict[str, Any], blobs: Sequence[bytes | memoryview] = (), *,
                    deadline: float | None = None, statement: str | None = None) -> tuple[dict[str, Any], list[bytes]]:
         """Sends one request and returns the reply (header, blobs).
 

@@ -8,7 +8,7 @@ that died under the call becomes the error the request deserves (errors.worker_g
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -31,7 +31,7 @@ class EngineSession:
     engine: str  # the engine's name, for the log of its errors
 
     @contextmanager
-    def _errors(self, *, timeout_s: float | None = None, started: float | None = None):  # type: ignore[no-untyped-def]
+    def _errors(self, *, timeout_s: float | None = None, started: float | None = None) -> Iterator[None]:
         try:
             yield
         except EngineFailure as failure:

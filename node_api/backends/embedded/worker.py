@@ -190,9 +190,9 @@ def serve(engine_name: str, control: socket.socket) -> None:
                 channels[header["id"]] = server
                 server.start()
             elif op == "interrupt":
-                server = channels.get(header["id"])
-                if server is not None and server.is_alive():
-                    server.interrupt()
+                running = channels.get(header["id"])
+                if running is not None and running.is_alive():
+                    running.interrupt()
             elif op == "shutdown":
                 break
             for cid in [cid for cid, s in channels.items() if not s.is_alive()]:

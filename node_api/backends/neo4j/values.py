@@ -62,6 +62,8 @@ def neo4j_value(value: Any) -> Any:
     if isinstance(value, Duration):
         return wire.tagged("Duration", value.iso_format())
     if isinstance(value, Point):
+        # Only a Point built by hand lacks an SRID: the driver hydrates every Bolt point with its own.
+        assert value.srid is not None
         return wire.point_value(value.srid, value)
     if isinstance(value, Vector):
         return [neo4j_value(v) for v in value.to_native()]  # Neo4j 2025.10+ vectors: a list of numbers

@@ -94,7 +94,7 @@ class _HashingWriter(io.RawIOBase):
 class _HashingReader(io.RawIOBase):
     """Hashes and counts what is read from `src`."""
 
-    def __init__(self, src: BinaryIO) -> None:
+    def __init__(self, src: io.BufferedIOBase) -> None:
         self._src = src
         self.hash = hashlib.sha256()
         self.size = 0
@@ -173,9 +173,10 @@ def pack(source_dir: Path, names: Iterable[str], out: BinaryIO, *, level: int = 
     files: list[dict[str, Any]] = []
     raw = 0
     compressor = zstandard.ZstdCompressor(level=level, threads=threads, write_checksum=True)
-    with compressor.stream_writer(hashing, closefd=False, write_size=CHUNK) as compressed, \
-            tarfile.open(fileobj=compressed, mode="w|", format=tarfile.PAX_FORMAT, bufsize=CHUNK) as tar:
-        tar.copybufsize = CHUNK
+    # zstandard's stub asks for IO[bytes]; stream_writer calls only write() and flush().
+    with (compressor.stream_writer(hashing, closefd=False, write_size=CHUNK) as compressed,  # type: ignore[arg-type]
+          tarfile.open(fileobj=compressed, mode="w|", format=tarfile.PAX_FORMAT, bufsize=CHUNK) as tar):
+        tar.copybufsize = CHUNK  # type: ignore[attr-defined]  # set by TarFile.__init__; typeshed omits it
         for name in names:
             fd = os.open(source_dir / name, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
             with os.fdopen(fd, "rb") as src:
@@ -183,7 +184,7 @@ def pack(source_dir: Path, names: Iterable[str], out: BinaryIO, *, level: int = 
                 info = tarfile.TarInfo(name)
                 info.size = size
                 info.mode = 0o600
-                reader = _HashingReader(src)  # type: ignore[arg-type]
+                reader = _HashingReader(src)
                 tar.addfile(info, reader)
             files.append({"name": name, "size": size, "sha256": reader.hash.hexdigest()})
             raw += size
@@ -234,7 +235,7 @@ def _check_member(member: tarfile.TarInfo, declared: dict[str, tuple[int, str]],
     return size
 
 
-def extract(archive: BinaryIO, dest_dir: Path, manifest: dict[str, Any], pattern: re.Pattern[str],
+def extract(archive: io.BufferedIOBase, dest_dir: Path, manifest: dict[str, Any], pattern: re.Pattern[str],
             progress: Progress | None = None) -> None:
     """Extracts the files the manifest lists into dest_dir (an empty directory nothing else uses),
     checking each member before writing it (module doc) and each file's sha256 and the archive's
@@ -246,7 +247,9 @@ def extract(archive: BinaryIO, dest_dir: Path, manifest: dict[str, Any], pattern
     seen: set[str] = set()
     try:
         decompressor = zstandard.ZstdDecompressor(max_window_size=_MAX_WINDOW)
-        with decompressor.stream_reader(reader, read_size=CHUNK, read_across_frames=True, closefd=False) as plain:
+        # zstandard's stub asks for IO[bytes]; stream_reader calls only read().
+        with decompressor.stream_reader(reader, read_size=CHUNK, read_across_frames=True,  # type: ignore[arg-type]
+                                        closefd=False) as plain:
             capped = _Capped(plain, len(declared))
             with tarfile.open(fileobj=capped, mode="r|", bufsize=CHUNK) as tar:
                 for member in tar:

@@ -11,6 +11,9 @@ from pathlib import Path
 
 import duckdb
 
+# A `duckdb.connect(config=...)` mapping, as the duckdb stubs type it.
+DuckDBConfig = dict[str, str | bool | int | float | list[str]]
+
 # Every DuckDB instance this package opens starts from these.
 BASE_CONFIG: dict[str, str] = {
     "autoinstall_known_extensions": "false",

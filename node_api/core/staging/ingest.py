@@ -42,7 +42,8 @@ _ORDER = f"{_FILE}, {_ROW}"
 class TaskReporter(Protocol):
     """What a load tells its task (core.tasks.TaskContext)."""
 
-    def report(self, **changes: Any) -> None: ...
+    def report(self, *, progress: float | None = ..., rows_done: int | None = ..., rows_total: int | None = ...,
+               phase: str | None = ..., message: str | None = ...) -> None: ...
     def record_errors(self, records: Iterable[dict[str, Any]]) -> None: ...
 
 

@@ -26,7 +26,7 @@ import pyarrow as pa
 
 from node_api.backends.errors import DatabaseBusy
 from node_api.core.staging.errors import StagingInternalError, StagingTableNotFound
-from node_api.core.staging.extensions import BASE_CONFIG
+from node_api.core.staging.extensions import BASE_CONFIG, DuckDBConfig
 from node_api.core.staging.files import ParquetFile, resolve
 from node_api.core.staging.pool import CursorPool
 from node_api.core.staging.settings import StagingSettings
@@ -68,7 +68,7 @@ class StagingDatabase:
 
     def __init__(self, path: Path, settings: StagingSettings) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
-        config = dict(
+        config: DuckDBConfig = dict(
             BASE_CONFIG,
             threads=str(settings.duckdb_threads),
             memory_limit=settings.duckdb_memory_limit,

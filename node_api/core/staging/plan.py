@@ -163,11 +163,11 @@ def build_plan(
             columns.append(Column(target, name, duckdb_type(key_type) if key_type else None))
             used.add(name.lower())
     for prop in table.properties:
-        name = by_lower.get(prop.name.lower())
-        if name is None or name.lower() in used:
+        column = by_lower.get(prop.name.lower())
+        if column is None or column.lower() in used:
             continue
-        columns.append(Column(prop.name, name, duckdb_type(prop.type)))
-        used.add(name.lower())
+        columns.append(Column(prop.name, column, duckdb_type(prop.type)))
+        used.add(column.lower())
     missing = [p.name for p in table.properties if p.name.lower() not in used]
     extra = [name for name, _ in staged if name.lower() not in used]
     if missing or extra:

@@ -28,7 +28,7 @@ from node_api.core.staging.errors import (
     StagingError,
     StagingInternalError,
 )
-from node_api.core.staging.extensions import BASE_CONFIG, httpfs_extension_path
+from node_api.core.staging.extensions import BASE_CONFIG, DuckDBConfig, httpfs_extension_path
 from node_api.core.staging.settings import StagingSettings
 
 log = get_logger(__name__)
@@ -140,7 +140,7 @@ def open_reader(
     type (`arrow_lossless_conversion`: without it HUGEINT arrives as DECIMAL(38,0), UUID as VARCHAR,
     TIMETZ as TIME). Arrow bound for the graph engine keeps standard Arrow types instead.
     """
-    config = dict(
+    config: DuckDBConfig = dict(
         BASE_CONFIG,
         threads=str(settings.reader_threads),
         memory_limit=settings.duckdb_memory_limit,
