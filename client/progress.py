@@ -1,6 +1,6 @@
 """A background task's progress as the CLI shows it: one rich progress line per task.
 
-    stage Person: staging  ━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━  62%  62,000/100,000 rows  41,230 rows/s  ETA 0:00:01  0:00:02
+    stage Person: staging ━━━━━━━━━━━━━━━━━━━━━━━━━╸━━━━━━━━━━━━━━  62% 62,000/100,000 rows 41,230 rows/s ETA 0:00:01 0:00:02
 
 Everything but the elapsed time comes from the node's task body (node_api/models/tasks.py): `phase`,
 `progress` (percent of the whole task), `rows_done` / `rows_total` (rows of the current phase),
@@ -41,7 +41,7 @@ def eta_text(task: Task) -> str:
 
 def fields(task: Task, label: str) -> dict[str, Any]:
     """What Progress.update takes for one task body."""
-    doing = task.phase or task.status if not task.done else task.status
+    doing = task.status if task.done else (task.phase or task.status)
     return {
         "completed": task.progress,
         "description": f"{label}: {doing}",

@@ -11,7 +11,7 @@ import os
 import socket
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 import uvicorn
@@ -54,8 +54,8 @@ def serve(
 ) -> None:
     """Start the node API. Every setting also reads its environment variable (see docs/configuration.md);
     options win over the environment. Stops on Ctrl+C or SIGTERM, letting running requests finish."""
-    overrides = {k: v for k, v in {"base_path": base_path, "node_type": node_type, "port": port,
-                                   "host": host}.items() if v is not None}
+    given = {"base_path": base_path, "node_type": node_type, "port": port, "host": host}
+    overrides: dict[str, Any] = {k: v for k, v in given.items() if v is not None}
     if dev:
         overrides["dev_mode"] = True
     settings = NodeSettings(**overrides)  # CLI options win over environment variables
