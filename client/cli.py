@@ -18,14 +18,14 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from client.config import ClientConfig
-from client.exceptions import GraphClientError, GraphNotRegisteredError
+from client.exceptions import GraphAPIError, GraphClientError, GraphNotRegisteredError, NotFoundError
 from client.factory import GraphClientFactory
 from client.formats import OutputFormat, key_values, write_rows
 from client.models import Task
+from client.progress import follow_progress, rate_text, rows_text
 from client.resilience import is_read_only
 from client.routing import OperationType
 from client.sync import GraphClient
@@ -124,7 +124,8 @@ def databases() -> None:
     table = Table("graph_id", "schema_type", "created_at", "open", "size_bytes",
                   title=f"{listing.total} of {listing.max_databases} databases")
     for d in listing.databases:
-        table.add_row(d.graph_id, d.schema_type, d.created_at.isoformat(), str(d.is_open), str(d.size_bytes or ""))
+        table.add_row(d.graph_id, d.schema_type, d.created_at.isoformat(timespec="seconds"), str(d.is_open),
+                      "" if d.size_bytes is None else f"{d.size_bytes:,}")
     console.print(table)
 
 
@@ -132,9 +133,10 @@ def databases() -> None:
 def create(
     graph_id: str,
     schema_type: Annotated[str, typer.Option(help="entity | shared | custom")] = "entity",
-    ddl_file: Annotated[Path | None, typer.Option(help="DDL for schema_type=custom.")] = None,
+    ddl_file: Annotated[Path | None, typer.Option(help="DDL for schema_type=custom (implies it).")] = None,
 ) -> None:
-    """Create a database."""
+    """Create a database. `--schema-type custom` without --ddl-file creates an empty graph; give it a
+    schema later with POST /databases/{graph_id}/schema (or the clients' apply_schema)."""
     ddl = ddl_file.read_text() if ddl_file else None
     with connect(graph_id, OperationType.CREATE) as c:
         created = c.create_database(graph_id, "custom" if ddl and schema_type == "entity" else schema_type, ddl)
@@ -176,15 +178,10 @@ def query(
 
 
 def follow(client: GraphClient, task_id: str, label: str) -> Task:
-    """A progress bar fed by the task's SSE stream; returns the finished task."""
-    columns = (TextColumn("{task.description}"), BarColumn(), TaskProgressColumn(), TimeElapsedColumn())
-    final: Task | None = None
-    with Progress(*columns, console=errors, transient=False) as progress:
-        bar = progress.add_task(label, total=100)
-        for task in client.monitor_task(task_id):
-            progress.update(bar, completed=task.progress, description=f"{label}: {task.message or task.status}")
-            final = task
-    assert final is not None
+    """One progress line (phase, percent, rows, rows/s, ETA) fed by the task's SSE stream; returns
+    the finished task, or exits 1 with its error if it failed."""
+    final = follow_progress(client.monitor_task(task_id), label, errors)
+    assert final is not None  # monitor_task ends with the finished task
     if final.status == "failed":
         error = final.error or {}
         errors.print(f"[red]task {task_id} failed:[/red] {error.get('code')}: {error.get('message')}")
@@ -211,18 +208,28 @@ def ingest(
     ignore_errors: bool = False,
     rebuild: bool = False,
 ) -> None:
-    """Stage Parquet into a staging table, then load it into the graph, with a progress bar.
+    """Stage Parquet into a staging table, then load it into the graph: a progress line for each
+    (phase, rows, rows/s, ETA).
 
     A local file is uploaded with --upload-to, else read by the node as file:// (local development:
     the node's GRAPH_API_STAGING_LOCAL_ROOT must contain it)."""
+    local = not source.startswith("s3://") and not upload_to
     if not source.startswith("s3://"):
         path = Path(source).resolve()
         if not path.is_file():
             raise typer.BadParameter(f"{source}: no such file")
         source = _upload(path, upload_to) if upload_to else path.as_uri()
     with connect(graph_id, OperationType.WRITE) as c:
-        staged = c.create_table(graph_id, table, source)
-        errors.print(f"staged {staged.row_count} rows into {table} ({staged.execution_time_ms} ms)")
+        try:
+            accepted = c.start_create_table(graph_id, table, source)
+        except GraphAPIError as exc:
+            if local and exc.code == "invalid_source":
+                raise _fail(f"{exc}\nhint: the node reads local files only under its GRAPH_API_STAGING_LOCAL_ROOT "
+                            "(scripts/run-node: ./data/staging/); copy the file there, or use --upload-to s3://...") from None
+            raise
+        staged = follow(c, accepted.task_id, f"stage {table}")
+        staged_rows = (staged.result or {}).get("row_count")
+        errors.print(f"staged {staged_rows} rows into {table} (task {staged.task_id})")
         accepted = c.start_ingest(graph_id, table, ignore_errors=ignore_errors, rebuild=rebuild)
         done = follow(c, accepted.task_id, f"ingest {table}")
     console.print(key_values(f"ingested {table}", done.result or {}))
@@ -254,9 +261,24 @@ def restore(
     console.print(key_values("restore", done.result or {}))
 
 
+def resolve_task_id(client: GraphClient, task_id: str, graph_id: str | None) -> str:
+    """A full task id, or the one recent task (of `graph_id`, if given) whose id starts with it."""
+    try:
+        return client.get_task(task_id).task_id
+    except NotFoundError:
+        pass
+    matches = [t.task_id for t in client.list_tasks(graph_id=graph_id, limit=1000).tasks
+               if t.task_id.startswith(task_id)]
+    if len(matches) == 1:
+        return matches[0]
+    if not matches:
+        raise _fail(f"no task {task_id!r} on this node")
+    raise _fail(f"{task_id!r} is the start of {len(matches)} task ids: {', '.join(matches[:5])}")
+
+
 @app.command()
 def tasks(
-    task_id: Annotated[str | None, typer.Argument(help="Show this task.")] = None,
+    task_id: Annotated[str | None, typer.Argument(help="Show this task (its full id, or the start of one).")] = None,
     graph_id: Annotated[str | None, typer.Option(help="Only this database's tasks.")] = None,
     limit: int = 20,
     wait: Annotated[bool, typer.Option(help="Follow the task until it ends.")] = False,
@@ -265,14 +287,17 @@ def tasks(
     with a router, --graph-id picks the node (else --url or the base URL)."""
     with connect(graph_id) as c:
         if task_id is not None:
+            task_id = resolve_task_id(c, task_id, graph_id)
             task = follow(c, task_id, task_id) if wait else c.get_task(task_id)
             console.print(key_values(task.task_id, task.model_dump(mode="json")))
             return
         listing = c.list_tasks(graph_id=graph_id, limit=limit)
-    table = Table("task_id", "kind", "graph_id", "status", "progress", "rows_done", "created_at")
+    table = Table("task_id", "kind", "graph_id", "status", "progress", "rows", "rate", "created_at")
+    table.columns[0].no_wrap = True  # ids are copied from here: never cut or folded
+    table.columns[0].min_width = max((len(t.task_id) for t in listing.tasks), default=0)
     for t in listing.tasks:
-        table.add_row(t.task_id, t.kind, t.graph_id or "", t.status, f"{t.progress:g}", str(t.rows_done),
-                      t.created_at.isoformat())
+        table.add_row(t.task_id, t.kind, t.graph_id or "", t.status, f"{t.progress:g}%", rows_text(t),
+                      rate_text(t), t.created_at.isoformat(timespec="seconds"))
     console.print(table)
 
 

@@ -127,6 +127,16 @@ class GraphApi(ClientBase):
         body = {"table_name": table_name, "s3_pattern": s3_pattern, **_credentials(s3_credentials)}
         return Call(parse_model(CreatedTable), path_params={"graph_id": graph_id}, json=body)
 
+    @endpoint("POST", "/databases/{graph_id}/tables")
+    def start_create_table(
+        self, graph_id: str, table_name: str, s3_pattern: str, s3_credentials: dict[str, str] | None = None,
+    ) -> Call[TaskAccepted]:
+        """Queue the staging and return its task at once: follow its rows with monitor_task; the
+        finished task's `result` is create_table's body. Retried like create_table (a repeat stages
+        the same table again)."""
+        body = {"table_name": table_name, "s3_pattern": s3_pattern, "wait": False, **_credentials(s3_credentials)}
+        return Call(parse_model(TaskAccepted), path_params={"graph_id": graph_id}, json=body)
+
     @endpoint("GET", "/databases/{graph_id}/tables")
     def list_tables(self, graph_id: str) -> Call[list[StagingTable]]:
         return Call(parse_list(StagingTable), path_params={"graph_id": graph_id})

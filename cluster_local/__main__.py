@@ -136,7 +136,7 @@ def _describe(cluster: LocalCluster) -> None:
     typer.echo("\nTry:")
     for hint in (
         f"curl -s {cluster.router_url}/health",
-        "python -m client create kg1a2b3c4d5",
+        ".venv/bin/graph-cli create kg1a2b3c4d5",
         "scripts/cluster where kg1a2b3c4d5",
         "scripts/cluster kill local-writer-1",
         "scripts/cluster status",

@@ -1,7 +1,15 @@
-"""`python -m node_api`: run a writer node."""
+"""`graph-node` (= `python -m node_api`): run a node API on this machine.
+
+Once its socket listens, the node says where, from the socket itself (so whatever --port,
+GRAPH_API_PORT / KUZU_PORT or --host chose, the URL is the real one): a `node listening` log event
+with `url`, and one plain line on stderr for whoever started it, with how to stop it.
+"""
 
 from __future__ import annotations
 
+import os
+import socket
+import sys
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -13,17 +21,41 @@ from node_api.settings import NodeSettings, NodeType
 cli = typer.Typer(add_completion=False, help="Run a graph node API (Kuzu by default) on this machine.")
 
 
+def listening_urls(sockets: list[socket.socket]) -> list[str]:
+    """http://host:port of each listening socket, as the kernel bound it (IPv6 in brackets)."""
+    urls = []
+    for sock in sockets:
+        host, port = sock.getsockname()[:2]
+        urls.append(f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}")
+    return urls
+
+
+class AnnouncingServer(uvicorn.Server):
+    """uvicorn's server, announcing the URLs its sockets really listen on once they do."""
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().startup(sockets)  # exits the process if the port cannot be bound
+        from node_api.core.logs import get_logger
+
+        urls = listening_urls([s for server in self.servers for s in server.sockets])
+        get_logger("node_api").info("node listening", url=urls[0] if urls else None, urls=urls)
+        for url in urls:
+            print(f"graph-node: listening on {url} (API docs {url}/docs); stop it with Ctrl+C or "
+                  f"`kill {os.getpid()}`", file=sys.stderr, flush=True)
+
+
 @cli.command()
 def serve(
-    base_path: Annotated[Path | None, typer.Option(help="Where databases live (KUZU_DATABASE_PATH).")] = None,
-    node_type: Annotated[NodeType | None, typer.Option(help="writer or shared_master (KUZU_NODE_TYPE).")] = None,
-    port: Annotated[int | None, typer.Option(help="Port to listen on (KUZU_PORT).")] = None,
-    host: Annotated[str | None, typer.Option(help="Address to bind (KUZU_HOST).")] = None,
+    base_path: Annotated[Path | None, typer.Option(help="Where databases live (GRAPH_API_DATABASE_PATH).")] = None,
+    node_type: Annotated[NodeType | None, typer.Option(help="writer or shared_master (GRAPH_API_NODE_TYPE).")] = None,
+    port: Annotated[int | None, typer.Option(help="Port to listen on (GRAPH_API_PORT; default 8001).")] = None,
+    host: Annotated[str | None, typer.Option(help="Address to bind (GRAPH_API_HOST; default 127.0.0.1).")] = None,
     dev: Annotated[bool, typer.Option("--dev", help="Development mode: allows running without an API key.")] = False,
 ) -> None:
-    """Start the node API. Every setting also reads its environment variable (see docs/configuration.md)."""
-    overrides: dict[str, Any] = {k: v for k, v in {"base_path": base_path, "node_type": node_type, "port": port,
-                                   "host": host}.items() if v is not None}
+    """Start the node API. Every setting also reads its environment variable (see docs/configuration.md);
+    options win over the environment. Stops on Ctrl+C or SIGTERM, letting running requests finish."""
+    given = {"base_path": base_path, "node_type": node_type, "port": port, "host": host}
+    overrides: dict[str, Any] = {k: v for k, v in given.items() if v is not None}
     if dev:
         overrides["dev_mode"] = True
     settings = NodeSettings(**overrides)  # CLI options win over environment variables
@@ -39,10 +71,11 @@ def serve(
     GuardedHttpToolsProtocol.body_timeout_s = settings.body_timeout_s
     GuardedHttpToolsProtocol.min_body_rate = settings.min_body_rate
     GuardedHttpToolsProtocol.max_body_bytes = settings.max_body_bytes
-    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_config=None,
-                access_log=False, timeout_graceful_shutdown=10, http=GuardedHttpToolsProtocol,
-                # Past this many connections uvicorn itself answers 503; admission control acts long before.
-                limit_concurrency=settings.max_connections)
+    config = uvicorn.Config(create_app(settings), host=settings.host, port=settings.port, log_config=None,
+                            access_log=False, timeout_graceful_shutdown=10, http=GuardedHttpToolsProtocol,
+                            # Past this many connections uvicorn itself answers 503; admission control acts long before.
+                            limit_concurrency=settings.max_connections)
+    AnnouncingServer(config).run()
 
 
 if __name__ == "__main__":

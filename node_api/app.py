@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 
 from fastapi import Depends, FastAPI
+from fastapi_offline import FastAPIOffline
 
 from node_api.backends.factory import create_backend
 from node_api.cluster.wiring import cluster_membership, select_key_provider
@@ -87,7 +88,9 @@ def create_app(settings: NodeSettings | None = None, *, key_provider: ApiKeyProv
             yield
             log.info("node stopping")
 
-    app = FastAPI(
+    # Swagger UI (/docs) and ReDoc (/redoc) from fastapi-offline's bundled assets: no CDN, so they
+    # load offline and behind a strict network.
+    app: FastAPI = FastAPIOffline(
         title="Graph node API",
         version="0.1.0",
         description="Multi-tenant graph databases on one node: embedded LadybugDB or Kuzu (one worker process "

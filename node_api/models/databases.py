@@ -22,13 +22,12 @@ class CreateDatabaseRequest(BaseModel):
     schema_type: SchemaType = SchemaType.ENTITY
     custom_ddl: str | None = Field(
         None, max_length=200_000,
-        description="Required for schema_type=custom: CREATE NODE/REL TABLE statements separated by ';'.",
+        description="schema_type=custom only: CREATE NODE/REL TABLE statements separated by ';'. Omitted: "
+                    "an empty graph, whose schema POST /databases/{graph_id}/schema then creates.",
     )
 
     @model_validator(mode="after")
     def _ddl_matches_type(self) -> CreateDatabaseRequest:
-        if self.schema_type is SchemaType.CUSTOM and not (self.custom_ddl and self.custom_ddl.strip()):
-            raise ValueError("schema_type 'custom' needs custom_ddl")
         if self.schema_type is not SchemaType.CUSTOM and self.custom_ddl:
             raise ValueError("custom_ddl is only accepted with schema_type 'custom'")
         return self

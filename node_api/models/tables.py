@@ -27,6 +27,9 @@ class CreateTableRequest(BaseModel):
     s3_credentials: S3CredentialsModel | None = Field(
         None, description="Read with these instead of the node's credentials (never stored)."
     )
+    wait: bool = Field(
+        True, description="Answer when staged (200), or at once with the task (202) to follow its progress."
+    )
 
 
 class StagedFileModel(BaseModel):

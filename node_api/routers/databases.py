@@ -27,7 +27,9 @@ async def create_database(body: CreateDatabaseRequest, node: NodeDep) -> CreateD
     started = time.perf_counter()
     backend = node.backend
     if body.schema_type is SchemaType.CUSTOM:
-        ddl = parse_ddl(body.custom_ddl or "")
+        # No DDL: an empty graph (as Neo4j's CREATE DATABASE gives); its schema comes later through
+        # POST /databases/{graph_id}/schema. DDL given is checked, and must hold a statement.
+        ddl = [] if body.custom_ddl is None else parse_ddl(body.custom_ddl)
     else:
         ddl = list(base_schema(backend.kind, body.schema_type.value))
     async with node.admission.admit():

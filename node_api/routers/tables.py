@@ -75,14 +75,18 @@ def _elapsed_ms(started: float) -> float:
 @router.post(
     "/databases/{graph_id}/tables",
     response_model=CreateTableResponse,
+    responses={202: {"model": TaskAccepted}},
     name="create_staging_table",
     summary="Create or replace a staging table from Parquet files (S3 glob), unified by column name",
 )
-async def create_table(graph_id: StagedGraphDep, body: CreateTableRequest, staging: StagingDep) -> Response:
+async def create_table(
+    graph_id: StagedGraphDep, body: CreateTableRequest, request: Request, staging: StagingDep
+) -> Response:
     started = time.perf_counter()
-    result = await staging.create_table(
-        graph_id, body.table_name, body.s3_pattern, credentials_of(body.s3_credentials)
-    )
+    credentials = credentials_of(body.s3_credentials)
+    if not body.wait:
+        return accepted(request, staging.start_create_table(graph_id, body.table_name, body.s3_pattern, credentials))
+    result = await staging.create_table(graph_id, body.table_name, body.s3_pattern, credentials)
     payload = CreateTableResponse(**result, execution_time_ms=_elapsed_ms(started))
     return Response(dumps(payload.model_dump()), media_type="application/json")
 

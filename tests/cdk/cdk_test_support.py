@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -14,8 +13,6 @@ from aws_cdk.assertions import Template
 
 from cdk.assembly import GraphClusterStacks
 from cdk.source import REPO_ROOT
-
-os.environ.setdefault("JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION", "1")
 
 ENV = "prod"
 

@@ -3,12 +3,24 @@ each stack is synthesized once and shared by every test module."""
 
 from __future__ import annotations
 
-import aws_cdk as cdk
-import pytest
-from aws_cdk.assertions import Template
-from cdk_test_support import ENV, Synthesized, cdk_json_context
+import shutil
+import subprocess
 
-from cdk.assembly import GraphClusterStacks, build_app
+from cdk.nodejs import pinned_node, use_pinned_node
+from cdk.source import REPO_ROOT
+
+# jsii starts its Node.js when aws_cdk is imported: the pinned LTS (package.json), installed here if
+# npm can, else the machine's `node` (an end-of-life one prints a banner to stderr).
+if pinned_node() is None and shutil.which("npm"):
+    subprocess.run([str(REPO_ROOT / "scripts" / "bootstrap-cdk")], cwd=REPO_ROOT, check=False, timeout=300)
+use_pinned_node()
+
+import aws_cdk as cdk  # noqa: E402
+import pytest  # noqa: E402
+from aws_cdk.assertions import Template  # noqa: E402
+from cdk_test_support import ENV, Synthesized, cdk_json_context  # noqa: E402
+
+from cdk.assembly import GraphClusterStacks, build_app  # noqa: E402
 
 
 @pytest.fixture(scope="session")

@@ -5,10 +5,11 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
+from typer.testing import CliRunner, Result
 
 from client.cli import app
 from tests.client.conftest import API_KEY, PERSON_DDL, ClientNode, parquet_bytes, people
@@ -16,12 +17,16 @@ from tests.client.conftest import API_KEY, PERSON_DDL, ClientNode, parquet_bytes
 runner = CliRunner()
 
 
+def invoke(node: ClientNode, *args: str, code: int = 0, columns: int = 250) -> Result:
+    result = runner.invoke(app, ["--url", node.url, "--api-key", API_KEY, *args], env={"COLUMNS": str(columns)})
+    assert result.exit_code == code, result.output
+    return result
+
+
 @pytest.fixture(scope="module")
 def cli(node: ClientNode):
     def run(*args: str, code: int = 0) -> str:
-        result = runner.invoke(app, ["--url", node.url, "--api-key", API_KEY, *args], env={"COLUMNS": "250"})
-        assert result.exit_code == code, result.output
-        return result.stdout
+        return invoke(node, *args, code=code).stdout
 
     return run
 
@@ -55,12 +60,43 @@ def test_errors_exit_1_with_the_code(cli, graph: str) -> None:
     cli("query", graph, "RETURN (", code=1)
 
 
-def test_ingest_local_file_backup_restore_tasks(cli, graph: str, local_root: Path) -> None:
+def test_ingest_local_file_backup_restore_tasks(cli, node: ClientNode, graph: str, local_root: Path) -> None:
     (local_root / "cli.parquet").write_bytes(parquet_bytes(people(40)))
-    out = cli("ingest", graph, "Person", str(local_root / "cli.parquet"))
+    ingested = invoke(node, "ingest", graph, "Person", str(local_root / "cli.parquet"))
+    out = ingested.stdout
     assert "rows_ingested" in out and "40" in out
+    # Each step's progress line: rows of its last phase and the task's rate (the ETA only while running).
+    progress = ingested.stderr
+    assert re.search(r"stage Person: succeeded .*100%.* 40/40 rows +[\d,]+ rows/s", progress), progress
+    assert re.search(r"ingest Person: succeeded .*100%.* 40/40 rows +[\d,]+ rows/s", progress), progress
     assert "40" in cli("query", graph, "MATCH (p:Person) RETURN count(p) AS n", "-f", "csv")
     assert "succeeded" in cli("tasks", "--graph-id", graph)
     assert "backup_id" in cli("backup", graph)
     cli("restore", graph, "--target", "clipeople_restored")
     assert "40" in cli("query", "clipeople_restored", "MATCH (p:Person) RETURN count(p)", "-f", "csv")
+
+
+def test_task_ids_are_whole_in_the_table_and_their_start_is_enough(cli, node: ClientNode, graph: str) -> None:
+    cli("backup", graph)
+    cli("backup", graph)
+    narrow = invoke(node, "tasks", "--graph-id", graph, columns=60).stdout
+    ids = set(re.findall(r"task_[0-9a-f]{20}", narrow))
+    assert len(ids) >= 2, narrow  # whole ids, even on a narrow terminal
+    task_id = sorted(ids)[0]
+    assert task_id in cli("tasks", task_id[:12])
+    assert task_id in cli("tasks", task_id)
+    missing = invoke(node, "tasks", "task_zz", code=1)
+    assert "no task 'task_zz'" in missing.stderr
+    assert "is the start of" in invoke(node, "tasks", "task_", code=1).stderr
+
+
+def test_create_custom_without_ddl_is_an_empty_graph(cli) -> None:
+    assert "created cliblank (custom)" in cli("create", "cliblank", "--schema-type", "custom")
+    assert "0" in cli("query", "cliblank", "CALL show_tables() RETURN count(*) AS n", "-f", "csv")
+
+
+def test_a_local_file_outside_the_staging_root_gets_a_hint(node: ClientNode, graph: str, tmp_path: Path) -> None:
+    (tmp_path / "elsewhere.parquet").write_bytes(parquet_bytes(people(3)))
+    refused = invoke(node, "ingest", graph, "Person", str(tmp_path / "elsewhere.parquet"), code=1)
+    assert "invalid_source" in refused.stderr
+    assert "hint: the node reads local files only under its GRAPH_API_STAGING_LOCAL_ROOT" in refused.stderr

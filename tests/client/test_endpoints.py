@@ -53,6 +53,18 @@ def test_database_lifecycle(client: GraphClient) -> None:
     assert err.value.body["error"]["code"] == "database_not_found"
 
 
+async def test_custom_without_ddl_is_an_empty_graph_in_both_clients(client: GraphClient, node: ClientNode) -> None:
+    blank = new_id("blank")
+    assert client.create_database(blank, "custom").schema_type == "custom"
+    assert client.get_schema(blank).node_tables == []
+    client.apply_schema(blank, PERSON_DDL)
+    assert [t.name for t in client.get_schema(blank).node_tables] == ["Person"]
+    async with AsyncGraphClient(node.url, API_KEY) as c:
+        ablank = new_id("ablank")
+        assert (await c.create_database(ablank, "custom")).schema_type == "custom"
+        assert (await c.get_schema(ablank)).rel_tables == []
+
+
 def test_create_twice_is_a_conflict(client: GraphClient) -> None:
     graph_id = new_id()
     client.create_database(graph_id)

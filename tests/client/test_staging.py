@@ -75,6 +75,20 @@ def test_start_ingest_monitor_and_wait(client: GraphClient, graph: str, local_ro
     assert accepted.task_id in {t.task_id for t in listed.tasks}
 
 
+def test_start_create_table_reports_rows_as_it_stages(client: GraphClient, graph: str, s3_people: str) -> None:
+    accepted = client.start_create_table(graph, "Person", s3_people)
+    assert accepted.kind == "stage_table" and accepted.monitor_url.endswith("/monitor")
+    states = list(client.monitor_task(accepted.task_id))
+    done = states[-1]
+    assert done.status == "succeeded" and done.result["row_count"] == 500 and done.result["table_name"] == "Person"
+    assert (done.rows_done, done.rows_total) == (500, 500) and done.rows_per_second > 0
+    assert {s.phase for s in states if s.status == "running"} <= {None, "staging"}  # None: before its first report
+    assert client.get_table(graph, "Person").row_count == 500
+    with pytest.raises(BadRequestError) as bad:  # refused before anything is queued
+        client.start_create_table(graph, "Person", "http://example.com/x.parquet")
+    assert bad.value.code == "invalid_source"
+
+
 def test_copy_from_s3_and_a_failed_task(client: GraphClient, graph: str, s3_people: str) -> None:
     task = client.copy_from_s3(graph, s3_people, "Person")
     done = client.wait_task(task.task_id, timeout=30)
@@ -98,6 +112,8 @@ def test_unknown_task_and_bad_source(client: GraphClient, graph: str) -> None:
 
 async def test_async_staging_and_monitor(node: ClientNode, graph: str, s3_people: str) -> None:
     async with AsyncGraphClient(node.url, API_KEY) as c:
+        staging = await c.start_create_table(graph, "Person", s3_people)
+        assert (await c.wait_task(staging.task_id, timeout=30)).result["row_count"] == 500
         assert (await c.create_table(graph, "Person", s3_people)).row_count == 500
         assert [t.table_name for t in await c.list_tables(graph)] == ["Person"]
         assert (await c.get_table(graph, "Person")).table_name == "Person"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 
 from pydantic_settings import BaseSettings
@@ -39,3 +40,20 @@ def test_core_routes_are_documented(settings_factory):
     for path in core:
         assert path in paths, path
         assert f" {path}`" in text, path
+
+
+async def test_api_docs_load_from_the_node_itself(client):
+    """Swagger UI and ReDoc reference only the node's own assets (fastapi-offline), so /docs works
+    offline; every asset they name is served."""
+    for page in ("/docs", "/redoc"):
+        response = await client.get(page)
+        assert response.status_code == 200, page
+        html = response.text
+        assert re.search(r"(?:https?:)?//", html) is None, f"{page} names another host"
+        assets = re.findall(r"""(?:src|href)=["']([^"']+)["']""", html)
+        assert assets, page
+        for asset in assets:
+            assert asset.startswith("/"), asset
+            assert (await client.get(asset)).status_code == 200, asset
+        assert "/openapi.json" in html
+    assert (await client.get("/openapi.json")).status_code == 200

@@ -20,6 +20,8 @@ async def test_create_list_get_delete(client):
 
     info = (await client.get("/databases/kg1a2b3c4d5")).json()
     assert info["schema_type"] == "entity" and info["size_bytes"] > 0
+    # The listing describes each graph as GET of it does (size included).
+    assert listed["databases"][0] == info
 
     deleted = await client.delete("/databases/kg1a2b3c4d5")
     assert deleted.status_code == 200 and deleted.json()["status"] == "success"
@@ -89,8 +91,24 @@ async def test_bad_custom_ddl_leaves_nothing_behind(client, ddl, settings_factor
     await create_db(client, "bad", ddl=PERSON_DDL)  # the id is free to use
 
 
+async def test_custom_without_ddl_is_an_empty_graph_whose_schema_comes_later(client):
+    created = await client.post("/databases", json={"graph_id": "blank", "schema_type": "custom"})
+    assert created.status_code == 201, created.text
+    assert created.json()["schema_type"] == "custom"
+    schema = (await client.get("/databases/blank/schema")).json()
+    assert schema["node_tables"] == [] and schema["rel_tables"] == []
+    applied = await client.post("/databases/blank/schema", json={"ddl": PERSON_DDL})
+    assert applied.status_code == 200, applied.text
+    assert (await cypher(client, "blank", "CREATE (:Person {id: 1, name: 'Ada'})")).status_code == 200
+    assert (await cypher(client, "blank", "MATCH (p:Person) RETURN p.name")).json()["rows"] == [["Ada"]]
+    # custom_ddl given must hold a statement: `null` is "none", an empty script is a mistake.
+    assert (await client.post("/databases", json={"graph_id": "blank2", "schema_type": "custom",
+                                                   "custom_ddl": None})).status_code == 201
+    empty = await client.post("/databases", json={"graph_id": "blank3", "schema_type": "custom", "custom_ddl": ""})
+    assert empty.status_code == 400 and empty.json()["error"]["code"] == "invalid_schema"
+
+
 @pytest.mark.parametrize("body", [
-    {"graph_id": "x", "schema_type": "custom"},
     {"graph_id": "x", "schema_type": "entity", "custom_ddl": "CREATE NODE TABLE A(id INT64, PRIMARY KEY(id))"},
     {"graph_id": "x", "schema_type": "graphy"},
     {"graph_id": 5},

@@ -52,6 +52,24 @@ async def test_restore_never_overwrites_another_graph(client: httpx.AsyncClient)
     assert (await client.get("/databases/gb/backups")).json()["total"] == 0
 
 
+async def test_backups_of_a_missing_graph_are_404_like_a_backup_of_it(client: httpx.AsyncClient) -> None:
+    for response in (await client.get("/databases/nosuch/backups"),
+                     await client.post("/databases/nosuch/backup", json={"destination": "local"})):
+        assert response.status_code == 404, response.text
+        assert response.json()["error"]["code"] == "database_not_found"
+    # A graph with no backup yet lists none; a deleted graph's backups stay listed, to restore it.
+    await create_graph(client, "gone")
+    assert (await client.get("/databases/gone/backups")).json()["total"] == 0
+    await cypher(client, "gone", "CREATE (:Person {id: 1, name: 'kept'})")
+    result = await backup(client, "gone")
+    assert (await client.delete("/databases/gone")).status_code == 200
+    listed = (await client.get("/databases/gone/backups")).json()
+    assert [b["location"] for b in listed["backups"]] == [result["location"]]
+    task = await restore(client, "gone", result["location"])
+    assert task["status"] == "succeeded", task["error"]
+    assert await cypher(client, "gone", "MATCH (p:Person) RETURN p.name") == [["kept"]]
+
+
 async def test_backup_is_consistent_while_writes_continue(client: httpx.AsyncClient) -> None:
     await create_graph(client, "busy")
     await cypher(client, "busy", "CREATE (:Person {id: 0, name: 'root'})")

@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from node_api.backends.base import GraphBackend
-from node_api.backends.errors import DatabaseExists, DatabaseNotFound
+from node_api.backends.errors import DatabaseBusy, DatabaseExists, DatabaseNotFound
 from node_api.core.backup.archive import FORMAT, MANIFEST_NAME, Packed, declared_files, extract, pack, scan
 from node_api.core.backup.errors import BackupCorrupt, BackupError, BackupUntrusted, IncompatibleBackup
 from node_api.core.backup.locations import Location, Locations
@@ -185,7 +185,10 @@ class BackupService:
     # ---- listing
     async def list_backups(self, graph_id: str) -> list[dict[str, Any]]:
         """Every backup of the graph, newest first; `trusted` says whether its signature verifies with
-        this cluster's keys (None: the keys cannot be read right now)."""
+        this cluster's keys (None: the keys cannot be read right now).
+
+        Raises DatabaseNotFound (404) when the graph neither exists nor has a backup, as a backup of
+        it would. A deleted graph's backups are still listed: restoring one re-creates the graph."""
         kinds = ["local", "s3"] if self.settings.s3_bucket else ["local"]
         found: list[dict[str, Any]] = []
         for kind in kinds:
@@ -193,6 +196,11 @@ class BackupService:
                 # The node's own facts last: a manifest never names its location or vouches for itself.
                 found.append({**manifest, "location": str(location), "destination": kind,
                               "trusted": await self._trusted(manifest)})
+        if not found:
+            try:
+                await self.backend.database_info(graph_id)  # DatabaseNotFound for a graph nobody knows
+            except DatabaseBusy:
+                pass  # it exists (being created, restored or deleted): it has no backup yet
         found.sort(key=lambda m: str(m.get("created_at")), reverse=True)
         return found
 

@@ -90,11 +90,12 @@ class StagingService:
             raise Unsupported(f"the {self.backend.kind} backend has no staging tables")
 
     # ---- staging tables
-    async def create_table(
+    def start_create_table(
         self, graph_id: str, table_name: str, s3_pattern: str, credentials: S3Credentials | None
-    ) -> dict[str, Any]:
-        """Stages the files as a task of the graph's queue and waits for it: its result, or its error."""
-        # Checked before queueing, so a malformed pattern is a 400 at once, not a failed task.
+    ) -> Task:
+        """Queues the staging of the files as a task of the graph's queue (kind `stage_table`); its
+        progress is rows read of the files' footer total (phase `staging`). Raises InvalidSource (400)
+        for a malformed or disallowed pattern before anything is queued."""
         parse_source(s3_pattern, self.settings, own_credentials=credentials is None)
 
         async def job(ctx: TaskContext) -> dict[str, Any]:
@@ -124,7 +125,13 @@ class StagingService:
             }
 
         params = {"table_name": table_name, "s3_pattern": s3_pattern}
-        task = self._submit("stage_table", graph_id, job, params)
+        return self._submit("stage_table", graph_id, job, params)
+
+    async def create_table(
+        self, graph_id: str, table_name: str, s3_pattern: str, credentials: S3Credentials | None
+    ) -> dict[str, Any]:
+        """Stages the files as a task of the graph's queue and waits for it: its result, or its error."""
+        task = self.start_create_table(graph_id, table_name, s3_pattern, credentials)
         return dict(await self.tasks.result(task.task_id), task_id=task.task_id)
 
     async def list_tables(self, graph_id: str) -> list[StagedTable]:
