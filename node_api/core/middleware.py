@@ -51,7 +51,8 @@ class RequestContext:
             path = scope.get("path", "")
             match = _GRAPH_IN_PATH.match(path)
             route = scope.get("route")
-            operation = getattr(route, "name", None) or path
+            # Unmatched paths share one name: a client must not mint metric series (found in review).
+            operation = getattr(route, "name", None) or "unmatched"
             status = status_holder["status"]
             log.info(
                 "request",

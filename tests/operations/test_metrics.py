@@ -74,3 +74,12 @@ async def test_metrics_need_the_key_and_apps_do_not_share_registries(tmp_path: P
         assert value(await scrape(a), "graph_api_request_duration_seconds_count", operation="query", status="2xx") == 1
         assert value(await scrape(b), "graph_api_request_duration_seconds_count", operation="query", status="2xx") == 0
         assert HEADERS  # both apps take the suite's key
+
+
+async def test_unmatched_paths_share_one_series(client: httpx.AsyncClient) -> None:
+    """A client cannot mint metric series: every path no route matches is counted as `unmatched`."""
+    for i in range(20):
+        assert (await client.get(f"/no/such/path/{i}")).status_code == 404
+    names = {labels for (name, labels) in (await scrape(client)) if name == "graph_api_request_duration_seconds_count"}
+    operations = {dict(labels)["operation"] for labels in names}
+    assert "unmatched" in operations and not any(op.startswith("/no/such") for op in operations)
