@@ -43,6 +43,7 @@ from node_api.backends.embedded.cgroups import CgroupLimits, enter_cgroup
 from node_api.backends.embedded.errors import worker_gone_error
 from node_api.backends.embedded.parameters import embedded_parameters
 from node_api.backends.embedded.pool import OpenDatabase
+from node_api.backends.embedded.portable import FILE_PATTERN, PORTABLE_FORMAT
 from node_api.backends.embedded.process import (
     EngineFailure,
     ExitReason,
@@ -78,14 +79,16 @@ _BUSY_RETRY_S = 0.5
 
 class EmbeddedBackend(GraphBackend):
     capabilities = Capabilities(multiple_databases=True, s3_copy=True, staging_tables=True, native_backup=True)
+    portable_formats = frozenset({PORTABLE_FORMAT})
 
     def __init__(self, settings: NodeSettings, profile: EngineProfile) -> None:
         self.settings = settings
         self.profile = profile
         self.kind = profile.name
         self.engine_version = profile.version
-        # A native backup holds the database file and its WAL, nothing else (core/backup/archive.py).
-        self.backup_file_pattern = re.compile(re.escape(profile.graph_file) + r"(\.wal)?")
+        # A native backup holds the database file and its WAL, a portable one the files of portable.py;
+        # nothing else is ever extracted from an archive (core/backup/archive.py).
+        self.backup_file_pattern = re.compile(re.escape(profile.graph_file) + r"(\.wal)?|" + FILE_PATTERN)
         self.storage_version: int | None = None  # learned from the first worker (the engine's)
         self.catalog = Catalog(settings.base_path, profile)
         self.policy = policy_for(profile.policy, settings.max_query_length)
@@ -606,6 +609,11 @@ class EmbeddedBackend(GraphBackend):
         from node_api.backends.embedded import backup
 
         return await backup.snapshot(self, graph_id, destination_dir)
+
+    async def portable_backup(self, graph_id: str, destination_dir: Path) -> dict[str, Any]:
+        from node_api.backends.embedded import backup
+
+        return await backup.portable_snapshot(self, graph_id, destination_dir)
 
     async def restore(self, graph_id: str, source_dir: Path, *, schema_type: str) -> DatabaseInfo:
         from node_api.backends.embedded import backup

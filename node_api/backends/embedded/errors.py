@@ -19,6 +19,8 @@ def translate(failure: EngineFailure, *, engine: str, timed_out: bool = False) -
     message = failure.message
     public = public_message(message)
     log_engine_error(engine, failure, public)
+    if failure.error_type == "NotPortable":  # portable.py: the graph holds what the format cannot carry
+        return errors.Unsupported(f"this graph cannot be written as a portable backup: {public}")
     if "Interrupted" in message:
         if timed_out:
             return errors.QueryTimeout("the query ran past its timeout and was interrupted")

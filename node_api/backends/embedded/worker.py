@@ -29,7 +29,7 @@ import traceback
 from pathlib import Path
 from typing import Any
 
-from node_api.backends.embedded import engine_ops, sandbox
+from node_api.backends.embedded import engine_ops, portable, sandbox
 from node_api.backends.embedded.protocol import (
     PeerClosed,
     recv_control,
@@ -143,6 +143,11 @@ class ChannelServer(threading.Thread):
             data = pa.ipc.open_stream(pa.py_buffer(blobs[0])).read_all()
             loaded, warnings = engine_ops.copy_arrow(conn, header["table"], data, ignore_errors=header["ignore_errors"])
             return {"loaded": loaded, "warnings": warnings}, []
+        if op == "export_portable":
+            self.property_types.forget()
+            return {"export": portable.export(conn, Path(header["directory"]), Path(header["scratch"]))}, []
+        if op == "ddl":
+            return {"ddl": portable.schema_only(conn, Path(header["scratch"]))}, []
         if op == "bye":
             return {}, []
         raise ValueError(f"unknown operation {op!r}")
