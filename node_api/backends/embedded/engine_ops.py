@@ -151,7 +151,9 @@ def read_schema(conn: Any) -> dict[str, Any]:
             entry["from_tables"] = sorted({c["source table name"] for c in pairs})
             entry["to_tables"] = sorted({c["destination table name"] for c in pairs})
             rel_tables.append(entry)
-    indexes = [{k: _plain(v) for k, v in idx.items()} for idx in records(conn, "CALL show_indexes() RETURN *")]
+    # Sorted: LadybugDB 0.22.0 lists primary-key indexes too, in an order that changes when the database reopens.
+    indexes = sorted(({k: _plain(v) for k, v in idx.items()} for idx in records(conn, "CALL show_indexes() RETURN *")),
+                     key=lambda idx: (str(idx.get("table_name", "")), str(idx.get("index_name", ""))))
     return {"node_tables": node_tables, "rel_tables": rel_tables, "indexes": indexes}
 
 
