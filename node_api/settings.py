@@ -61,6 +61,8 @@ class NodeSettings(BaseSettings):
     threads_per_db: int = Field(2, ge=1, validation_alias="KUZU_THREADS_PER_DB")
     max_open_databases: int = Field(64, ge=1, validation_alias="KUZU_MAX_OPEN_DATABASES")
     idle_database_timeout_s: float = Field(300.0, gt=0, validation_alias="KUZU_IDLE_DATABASE_TIMEOUT")
+    # LadybugDB extension files (lib<name>.lbug_extension) its workers load at start (docs/engine-facts.md).
+    ladybug_extension_dir: Path | None = Field(None, validation_alias="LADYBUG_EXTENSION_DIR")
 
     # Queries.
     chunk_size: int = Field(1000, ge=1, le=100_000, validation_alias="KUZU_CHUNK_SIZE")

@@ -169,6 +169,8 @@ class GraphBackend(abc.ABC):
     # Portable backup formats this backend writes (`portable_backup`) and restores whatever engine wrote
     # them (docs/engine-migration.md); empty: its backups restore only on its own engine and version.
     portable_formats: frozenset[str] = frozenset()
+    # Engine extensions tenants' statements may use (GET /info lists them).
+    extensions: tuple[str, ...] = ()
 
     @property
     def listeners(self) -> list[DatabaseListener]:

@@ -162,6 +162,26 @@ class ChannelServer(threading.Thread):
         return {"rows": count, "done": done}, [data]
 
 
+def load_extensions(engine: Any, database: Any, files: dict[str, str]) -> tuple[list[str], dict[str, str]]:
+    """`LOAD EXTENSION '<file>'` for each {name: file} (the node lists only reviewed extensions); an
+    extension is loaded per Database, before any channel serves. Returns (loaded names, {name: error})."""
+    loaded: list[str] = []
+    failed: dict[str, str] = {}
+    if not files:
+        return loaded, failed
+    conn = engine.Connection(database)
+    try:
+        for name, path in sorted(files.items()):
+            try:
+                conn.execute(f"LOAD EXTENSION {engine_ops.string_literal(path)}").close()
+                loaded.append(name)
+            except RuntimeError as exc:
+                failed[name] = str(exc)
+    finally:
+        conn.close()
+    return loaded, failed
+
+
 def serve(engine_name: str, control: socket.socket) -> None:
     engine = importlib.import_module(engine_name)  # before `open`: a spare worker has paid for it
     header, _fds = recv_control(control)
@@ -181,9 +201,11 @@ def serve(engine_name: str, control: socket.socket) -> None:
     except Exception as exc:  # noqa: BLE001 - reported to the node, which answers for it
         send_control_reply(control, {"ok": False, "error": {"type": type(exc).__name__, "message": str(exc)}})
         return
+    loaded, failed = load_extensions(engine, database, header.get("extensions") or {})
     send_control_reply(control, {"ok": True, "pid": os.getpid(), "sandbox": confinement,
                                  "engine_version": str(engine.__version__),
-                           "storage_version": int(engine.Database.get_storage_version())})
+                                 "storage_version": int(engine.Database.get_storage_version()),
+                                 "extensions": {"loaded": loaded, "failed": failed}})
     channels: dict[int, ChannelServer] = {}
     property_types = engine_ops.PropertyTypes()
     try:
