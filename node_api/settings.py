@@ -55,8 +55,8 @@ class NodeSettings(BaseSettings):
     # Workers started ahead, engine loaded, waiting for a database: a closed database's first request
     # then skips the interpreter's start and the engine's import.
     spare_workers: int = Field(1, ge=0, le=8, validation_alias="GRAPH_API_SPARE_WORKERS")
-    # Kuzu reserves max_db_size of address space per open Database (default 8 TiB: the 16th open
-    # database fails). Must be a power of two.
+    # Kuzu and LadybugDB reserve max_db_size of address space per open Database (default 8 TiB: the 16th
+    # open database fails). Must be a power of two (docs/engine-facts.md).
     max_db_size_gb: int = Field(64, ge=1, validation_alias="KUZU_MAX_DB_SIZE_GB")
     threads_per_db: int = Field(2, ge=1, validation_alias="KUZU_THREADS_PER_DB")
     max_open_databases: int = Field(64, ge=1, validation_alias="KUZU_MAX_OPEN_DATABASES")

@@ -17,7 +17,7 @@ from node_api.backends.errors import InvalidSchema
 from node_api.security.cypher_guard import split_script, split_statements, tokenize
 
 _HERE = Path(__file__).parent
-DDL_DIALECT_BY_BACKEND = {"kuzu": "kuzu", "neo4j": "kuzu"}
+DDL_DIALECT_BY_BACKEND = {"kuzu": "kuzu", "ladybug": "kuzu", "neo4j": "kuzu"}
 SCHEMA_PARTS = {"entity": ("xbrl_core", "accounting"), "shared": ("xbrl_core", "repository")}
 
 # The statements custom DDL may contain: schema definitions only, nothing that reads or writes data.

@@ -605,7 +605,10 @@ LADYBUG = dataclasses.replace(
         **_names(_INTERNALS + " (and the node's disk)", "DISK_INFO DISK_SIZE_INFO"),
     },
     refused_starts=KUZU.refused_starts | {"ANALYZE": "not reviewed for ladybug"},
-    operators=_KUZU_OPERATORS | {"QUERY_PRIMARY_KEY_LOOKUP": Operator("reads the tenant's own primary key index")},
+    operators=_KUZU_OPERATORS | {
+        "QUERY_PRIMARY_KEY_LOOKUP": Operator("reads the tenant's own primary key index"),
+        "COUNT_REL_TABLE": Operator("counts the rows of the tenant's own relationship table"),
+    },
     refused_operators=_KUZU_REFUSED_OPERATORS | _names(_KUZU_REFUSED_OBJECTS["GRAPH"], "CREATE_GRAPH USE_GRAPH"),
 )
 

@@ -13,8 +13,10 @@ from tests.values.conftest import KUZU_GRAPH
 from tests.values.support import CLIENT_TRANSPORTS, RAW_TRANSPORTS, report
 
 
+@pytest.mark.parametrize("embedded_engine", ["kuzu"], indirect=True)  # kuzu is imported in this process
 def test_each_case_returns_the_type_it_covers(embedded_base) -> None:
-    """The engine itself says which type each case returns, so the coverage test can trust the cases."""
+    """The engine itself says which type each case returns, so the coverage test can trust the cases
+    (LadybugDB's: tests/values/test_embedded_engines.py, in a process of its own)."""
     database = kuzu.Database(str(embedded_base / KUZU_GRAPH / "graph.kuzu"), read_only=True)
     conn = kuzu.Connection(database)
     try:

@@ -124,7 +124,7 @@ def run_script(conn: Any, statements: list[str], *, transaction: bool) -> None:
 def plan(conn: Any, explain_statement: str, parameters: dict[str, Any]) -> str:
     """The engine's physical plan (`EXPLAIN ...`: one row, one cell of text) for the node's statement
     policy to judge. EXPLAIN binds but does not run (Kuzu 0.11.3's index functions excepted: the
-    policy never explains those, docs/kuzu-engine-facts.md)."""
+    policy never explains those, docs/engine-facts.md)."""
     result = conn.execute(explain_statement, parameters)
     try:
         return "\n".join(str(row[0]) for row in result.get_all())

@@ -41,7 +41,8 @@ from node_api.core.memory import release_free_memory
 
 _PR_SET_PDEATHSIG = 1
 # A connection that saw one of these is closed instead of serving again: after a failed BEGIN
-# ("Cannot start a new write transaction") Kuzu 0.11.3 segfaults on the connection's next query.
+# ("Cannot start a new write transaction") Kuzu 0.11.3 and LadybugDB 0.22.0 both segfault on the
+# connection's next query (docs/engine-facts.md).
 _DISCARD_MARKERS = ("transaction", "Transaction", "Interrupted", "Connection exception", "Buffer manager")
 _TRIM_AFTER_BYTES = 64 << 20  # give freed heap back after a result this large (glibc keeps it)
 
