@@ -250,24 +250,25 @@ async def test_locations_are_validated(client: httpx.AsyncClient, base_path: Pat
 async def test_s3_round_trip(s3, base_path: Path, embedded_engine: str) -> None:  # noqa: ANN001 - boto3 client
     from operations.helpers import BUCKET
 
+    gid = f"gs3_{embedded_engine}"  # moto's bucket lives for the session: one graph per engine
     async with running_node(node_settings(base_path, backend_type=embedded_engine)) as client:
-        await create_graph(client, "gs3")
-        await populate(client, "gs3", 50)
-        before = await dump(client, "gs3")
-        result = await backup(client, "gs3", destination="s3")
-        assert result["location"].startswith(f"s3://{BUCKET}/graph-backups/gs3/")
-        keys = [o["Key"] for o in s3.list_objects_v2(Bucket=BUCKET, Prefix="graph-backups/gs3/")["Contents"]]
+        await create_graph(client, gid)
+        await populate(client, gid, 50)
+        before = await dump(client, gid)
+        result = await backup(client, gid, destination="s3")
+        assert result["location"].startswith(f"s3://{BUCKET}/graph-backups/{gid}/")
+        keys = [o["Key"] for o in s3.list_objects_v2(Bucket=BUCKET, Prefix=f"graph-backups/{gid}/")["Contents"]]
         assert len(keys) == 2  # archive + sidecar
-        listed = (await client.get("/databases/gs3/backups")).json()
+        listed = (await client.get(f"/databases/{gid}/backups")).json()
         assert [b["destination"] for b in listed["backups"]] == ["s3"]
-        await cypher(client, "gs3", "MATCH (n) DETACH DELETE n")
-        task = await restore(client, "gs3", result["location"])
+        await cypher(client, gid, "MATCH (n) DETACH DELETE n")
+        task = await restore(client, gid, result["location"])
         assert task["status"] == "succeeded", task["error"]
-        assert await dump(client, "gs3") == before
-        for location, status in ((f"s3://elsewhere/graph-backups/gs3/{result['backup_id']}.tar.zst", 400),
-                                 (f"s3://{BUCKET}/graph-backups/gs3/gs3-20000101T000000Z-00000000.tar.zst", 404),
+        assert await dump(client, gid) == before
+        for location, status in ((f"s3://elsewhere/graph-backups/{gid}/{result['backup_id']}.tar.zst", 400),
+                                 (f"s3://{BUCKET}/graph-backups/{gid}/{gid}-20000101T000000Z-00000000.tar.zst", 404),
                                  (f"s3://{BUCKET}/graph-backups/x/{result['backup_id']}.tar.zst", 400)):
-            response = await client.post("/databases/gs3/restore", json={"location": location})
+            response = await client.post(f"/databases/{gid}/restore", json={"location": location})
             assert response.status_code == status, (location, response.text)
 
 

@@ -35,6 +35,7 @@ from typing import TYPE_CHECKING, Any
 
 from node_api.backends.base import DatabaseInfo, GraphSchema, StatementKind
 from node_api.backends.embedded import portable
+from node_api.backends.embedded.catalog import EXPORT_PREFIX
 from node_api.backends.errors import BackendError
 from node_api.core.backup.archive import MANIFEST_NAME
 from node_api.core.backup.errors import BackupCorrupt, IncompatibleBackup
@@ -107,7 +108,7 @@ async def portable_snapshot(backend: EmbeddedBackend, graph_id: str, destination
     meta = backend.graph_meta(graph_id)
     graph_dir = backend.catalog.graph_dir(graph_id)
     tag = uuid.uuid4().hex[:8]
-    export_dir, scratch = graph_dir / f".portable-export-{tag}", graph_dir / f".schema-export-{tag}"
+    export_dir, scratch = graph_dir / f"{EXPORT_PREFIX}portable-{tag}", graph_dir / f"{EXPORT_PREFIX}schema-{tag}"
     try:
         async with backend.session(graph_id, StatementKind.READ) as session:
             schema = await session.schema(timeout_s=backend.settings.max_query_timeout_s)

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 import pyarrow as pa
 
 from node_api.backends.base import StatementKind
+from node_api.backends.embedded.catalog import EXPORT_PREFIX
 from node_api.backends.errors import QueryFailed
 
 if TYPE_CHECKING:
@@ -30,7 +31,7 @@ async def export_schema(backend: EmbeddedBackend, graph_id: str) -> list[str]:
     """The live graph's DDL (portable.schema_only: tables with their DEFAULTs, multiplicities, sequences
     and comments). The engine's schema export it reads multiplicities from goes to a scratch path inside
     the graph's own directory: the worker may write nowhere else (sandbox.py)."""
-    scratch = backend.catalog.graph_dir(graph_id) / f".schema-export-{uuid.uuid4().hex[:8]}"
+    scratch = backend.catalog.graph_dir(graph_id) / f"{EXPORT_PREFIX}schema-{uuid.uuid4().hex[:8]}"
     try:
         async with backend.session(graph_id, StatementKind.READ) as session:
             return await session.ddl(scratch, timeout_s=backend.settings.max_query_timeout_s)
