@@ -28,7 +28,8 @@ class NodeType(StrEnum):
 class NodeSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="", extra="ignore", case_sensitive=False, populate_by_name=True)
 
-    backend_type: BackendType = Field(BackendType.KUZU, validation_alias="GRAPH_BACKEND_TYPE")
+    # LadybugDB for new nodes; Kuzu stays selectable (README, "Engines"; docs/engine-migration.md).
+    backend_type: BackendType = Field(BackendType.LADYBUG, validation_alias="GRAPH_BACKEND_TYPE")
     node_type: NodeType = Field(NodeType.WRITER, validation_alias="KUZU_NODE_TYPE")
     tier: str = Field("standard", validation_alias="WRITER_TIER")
     instance_id: str = Field("local", validation_alias=AliasChoices("INSTANCE_ID", "EC2_INSTANCE_ID"))

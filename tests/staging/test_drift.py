@@ -22,6 +22,12 @@ from staging.helpers import BUCKET, create_graph, entities, put_parquet, stage
 from tests.support.aws import REGION
 
 
+@pytest.fixture(scope="module")
+def embedded_engine() -> str:
+    """DuckDB's side of staging: the graph engine does not matter here, so one engine (the default)."""
+    return "ladybug"
+
+
 def _files(root: Path, case: str, *tables: pa.Table) -> str:
     folder = root / case
     folder.mkdir()

@@ -126,8 +126,7 @@ async def portable_snapshot(backend: EmbeddedBackend, graph_id: str, destination
         await asyncio.to_thread(shutil.rmtree, scratch, True)
     counts = exported["row_counts"]
     warnings = list(exported["warnings"])
-    # LadybugDB 0.22.0 lists each primary key's hash index (`_PK`); those come back with their tables.
-    if any(idx.get("index_name") != "_PK" for idx in schema.indexes):
+    if schema.indexes:  # tenant-made (FTS, vector): primary keys' own are not listed (engine_ops.read_schema)
         warnings.append("indexes (full-text, vector) are not carried by the portable format; recreate them "
                         "after the restore")
     return {

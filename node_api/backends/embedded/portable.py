@@ -293,6 +293,8 @@ def export(conn: Any, directory: Path, scratch: Path) -> dict[str, Any]:
     # After the snapshot: a sequence only moves on, so its value now is past any value exported.
     _read_sequences(rows, catalog)
     ddl = schema_ddl(catalog)
+    if any("\n" in statement or "\r" in statement for statement in ddl):  # the scripts are one statement a line
+        raise NotPortable("a DEFAULT expression or comment holds a line break, which the portable scripts cannot carry")
     (directory / SCHEMA_FILE).write_text("".join(s + ";\n" for s in ddl))
     (directory / COPY_FILE).write_text("".join(e["import"] + ";\n" for e in plan if e["rows"]))
     counts: dict[str, dict[str, int]] = {"node_tables": {}, "rel_tables": {}}
