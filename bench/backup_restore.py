@@ -157,7 +157,7 @@ async def run(nodes: int, edges: int, rounds: int) -> dict[str, Any]:
         app = create_app(settings)
         async with app.router.lifespan_context(app):
             node = app.state.node
-            backend, service = node.backend, node.services["operations"]
+            backend, service = node.backend, node.backups
             await backend.create_database("big", "custom", DDL)
             started = time.perf_counter()
             await load(backend, "big", nodes, edges)

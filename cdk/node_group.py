@@ -180,7 +180,6 @@ class NodeGroup(Construct):
             "CLUSTER_REGISTRATION_ENABLED": "true",
             # The router API, for graph-cli on the node (its metric namespaces are the contract's defaults).
             "GRAPH_ROUTER_URL": deps.router_url.url,
-            "VOLUME_METRIC_NAMESPACE": env.metric_namespace,
             **deps.backups.node_environment(),
         }
         self.launch_template = ec2.LaunchTemplate(

@@ -31,6 +31,7 @@ from client.models import (
     StagingTable,
     Task,
     TaskAccepted,
+    TaskErrors,
     TaskList,
 )
 from client.resilience import is_read_only
@@ -233,6 +234,12 @@ class GraphApi(ClientBase):
     def list_tasks(self, graph_id: str | None = None, kind: str | None = None, limit: int = 100) -> Call[TaskList]:
         params = {k: v for k, v in {"graph_id": graph_id, "kind": kind, "limit": limit}.items() if v is not None}
         return Call(parse_model(TaskList), params=params)
+
+    @endpoint("GET", "/tasks/{task_id}/errors")
+    def task_errors(self, task_id: str, page: int = 1, per_page: int = 100) -> Call[TaskErrors]:
+        """A page of the task's error records (Neptune loader style: pages from 1)."""
+        return Call(parse_model(TaskErrors), path_params={"task_id": task_id},
+                    params={"page": page, "per_page": per_page})
 
     def _monitor_call(self, task_id: str, read_timeout_s: float | None = None) -> Call[None]:
         """GET /tasks/{task_id}/monitor (SSE); followed by monitor_task / wait_task of each client."""

@@ -138,6 +138,10 @@ class TaskList(tasks.TaskListResponse, _Body):
     tasks: list[Task]
 
 
+class TaskErrors(tasks.TaskErrorsResponse, _Body):
+    """One page of a task's error records (skipped rows, refused files: file, row, column, value)."""
+
+
 # --- schema -----------------------------------------------------------------------------------------
 class SchemaProperty(schema.PropertyModel, _Body):
     pass

@@ -1,46 +1,46 @@
-"""FastAPI application factory for a writer node."""
+"""FastAPI application factory for a graph node.
+
+    create_app(settings)   the whole settings tree (settings.py); nothing reads the environment later
+
+The lifespan builds the node's services once, in order, into a typed NodeState (state.py):
+backend -> admission -> task registry -> staging -> backups -> CloudWatch publisher -> cluster
+membership, and stops them in reverse. Every router is mounted here, behind the API key except the
+health probes (docs/architecture.md: where to add a route, a backend, a setting).
+"""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
-from typing import Any
 
 from fastapi import Depends, FastAPI
 
 from node_api.backends.factory import create_backend
 from node_api.cluster.wiring import cluster_membership, select_key_provider
 from node_api.core.admission import AdmissionController
+from node_api.core.backup.service import BackupService
+from node_api.core.cloudwatch import publishing
 from node_api.core.logs import get_logger
+from node_api.core.metrics import NodeMetrics
 from node_api.core.middleware import BodyLimit, RequestContext
-from node_api.core.operations import install_operations, operations_service
 from node_api.core.shedding import LoadShedding
-from node_api.core.staging.errors import StagingError
-from node_api.core.staging.service import staging_service
-from node_api.core.tasks import TaskError, task_service
+from node_api.core.staging.service import StagingService
+from node_api.core.tasks import TaskRegistry
 from node_api.errors import install_error_handlers
 from node_api.models.errors import ERROR_RESPONSES
-from node_api.routers import copy, databases, install_feature, query, status, tables, tasks
+from node_api.routers import backup, copy, databases, metrics, query, schema, status, tables, tasks
 from node_api.security.auth import ApiKeyProvider, require_api_key
 from node_api.settings import NodeSettings
 from node_api.state import NodeState
 
 log = get_logger("node_api")
 
-# Modules that extend the node (staging, tasks, operations, cluster registration) register here:
-# each gets the app and NodeState at start-up and returns an async context manager for its lifetime.
-ServiceHook = Callable[[FastAPI, NodeState], Any]
+SECURED_ROUTERS = (databases, query, schema, tables, copy, tasks, backup, metrics)
 
 
-def create_app(
-    settings: NodeSettings | None = None,
-    *,
-    key_provider: ApiKeyProvider | None = None,
-    service_hooks: list[ServiceHook] | None = None,
-) -> FastAPI:
+def create_app(settings: NodeSettings | None = None, *, key_provider: ApiKeyProvider | None = None) -> FastAPI:
     settings = settings or NodeSettings()
-    # task_service first: staging and backup/restore submit to the node's one task registry.
-    hooks = [*(service_hooks or []), cluster_membership, task_service, staging_service, operations_service]
+    node_metrics = NodeMetrics()  # per app: several apps in one process (tests, benchmarks) keep apart
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -56,8 +56,6 @@ def create_app(
             worker_memory=backend.worker_memory_bytes,
         )
         keys = key_provider or select_key_provider(settings)
-        node = NodeState(settings=settings, backend=backend, admission=admission, key_provider=keys)
-        app.state.node = node
         if not keys.valid_keys():
             if not settings.dev_mode:
                 raise RuntimeError("GRAPH_API_KEY is not set; set it, or GRAPH_API_DEV_MODE=true for local use")
@@ -68,8 +66,22 @@ def create_app(
             stack.push_async_callback(backend.close)
             await admission.start()
             stack.push_async_callback(admission.close)
-            for hook in hooks:
-                await stack.enter_async_context(hook(app, node))
+            registry = TaskRegistry.from_settings(settings.base_path, settings.tasks)
+            await registry.start()
+            staging = StagingService.open(settings.staging, settings.base_path, registry, backend)
+            stack.push_async_callback(staging.close)
+            # Running data tasks use the staging databases: the registry stops (its tasks finish or are
+            # cancelled) before staging closes.
+            stack.push_async_callback(registry.close)
+            backups = BackupService(settings.backup, base_path=settings.base_path, development=settings.development,
+                                    backend=backend, tasks=registry, metrics=node_metrics)
+            await backups.start()
+            stack.push_async_callback(backups.close)
+            node = NodeState(settings=settings, backend=backend, admission=admission, key_provider=keys,
+                             metrics=node_metrics, tasks=registry, backups=backups, staging=staging)
+            app.state.node = node
+            await stack.enter_async_context(publishing(node))
+            await stack.enter_async_context(cluster_membership(node))
             log.info("node started", backend=backend.kind, base_path=str(settings.base_path),
                      port=settings.port, max_databases=settings.max_databases)
             yield
@@ -78,20 +90,18 @@ def create_app(
     app = FastAPI(
         title="Graph node API",
         version="0.1.0",
-        description="Multi-tenant graph databases on one writer node (Kuzu embedded or Neo4j over Bolt).",
+        description="Multi-tenant graph databases on one node: embedded LadybugDB or Kuzu (one worker process "
+                    "per open database), or a Bolt server (tested against ArcadeDB).",
         lifespan=lifespan,
         responses=ERROR_RESPONSES,  # every route documents the one error body
     )
     install_error_handlers(app)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(LoadShedding)  # outside BodyLimit: a refused query is not even read
-    metrics = install_operations(app)  # backup/restore, schema, metrics routers; per-app registry
-    app.add_middleware(RequestContext, on_complete=metrics.observe_request)
-    install_feature(app, (tables, copy), StagingError)  # staging tables, ingestion, S3 copy
-    install_feature(app, (tasks,), TaskError)  # the node's tasks (staging, ingestion, backup, restore)
+    app.add_middleware(RequestContext, on_complete=node_metrics.observe_request)
     app.include_router(status.public)
     app.include_router(status.protected)
     secured = [Depends(require_api_key)]
-    app.include_router(databases.router, dependencies=secured)
-    app.include_router(query.router, dependencies=secured)
+    for module in SECURED_ROUTERS:
+        app.include_router(module.router, dependencies=secured)
     return app

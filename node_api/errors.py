@@ -20,26 +20,6 @@ from node_api.security.paths import InvalidIdentifier
 
 log = logging.getLogger("node_api.errors")
 
-STATUS_BY_ERROR: dict[type[be.BackendError], int] = {
-    be.DatabaseNotFound: 404,
-    be.DatabaseExists: 409,
-    be.DatabaseBusy: 409,
-    be.CapacityExceeded: 409,
-    be.InvalidQuery: 400,
-    be.InvalidSchema: 400,
-    be.QueryForbidden: 403,
-    be.QueryTimeout: 408,
-    be.QueryFailed: 400,
-    be.WriteConflict: 409,
-    be.EngineRestarted: 503,
-    be.Overloaded: 503,
-    be.EngineCrashed: 500,
-    be.MemoryLimitExceeded: 400,
-    be.ResultTooLarge: 400,
-    be.Unsupported: 400,  # a 4xx: the request is valid, this backend cannot serve it
-    be.BackendUnavailable: 503,
-}
-
 _HTTP_CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
                405: "method_not_allowed", 406: "not_acceptable", 413: "payload_too_large",
                415: "unsupported_media_type", 429: "too_many_requests"}
@@ -77,7 +57,7 @@ async def send_error(scope: Scope, send: Send, status: int, code: str, message: 
 
 
 def backend_error_response(request: Request | None, exc: be.BackendError) -> Response:
-    status = next((s for cls, s in STATUS_BY_ERROR.items() if isinstance(exc, cls)), 500)
+    status = exc.status_code
     headers = None
     if isinstance(exc, be.Overloaded):
         headers = {"Retry-After": str(exc.retry_after_s)}

@@ -10,7 +10,6 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
 
 import structlog
-from fastapi import FastAPI
 
 from node_api.cluster.api_keys import key_provider_from_settings
 from node_api.cluster.settings import ClusterSettings
@@ -22,9 +21,9 @@ log = structlog.get_logger(__name__)
 
 
 def select_key_provider(settings: NodeSettings) -> ApiKeyProvider:
-    cluster = ClusterSettings()
-    if cluster.api_key_secret_id:
-        return key_provider_from_settings(cluster)
+    """Secrets Manager keys when GRAPH_API_KEY_SECRET_ID is set, else the static GRAPH_API_KEY."""
+    if settings.cluster.api_key_secret_id:
+        return key_provider_from_settings(settings.cluster)
     return StaticKeyProvider(settings.api_key.get_secret_value())
 
 
@@ -41,17 +40,11 @@ async def _refresh_keys(node: NodeState, interval_s: float) -> None:
             log.warning("api key refresh failed", error=str(exc))
 
 
-def cluster_settings_for(settings: NodeSettings) -> ClusterSettings:
-    """The node's own settings (CLI included) win for what both describe: one truth for the registry."""
-    return ClusterSettings().model_copy(update={
-        "port": settings.port, "instance_id": settings.instance_id, "node_type": settings.node_type,
-        "tier": settings.tier, "max_databases": settings.max_databases, "environment": settings.environment,
-    })
-
-
 @asynccontextmanager
-async def cluster_membership(_app: FastAPI, node: NodeState) -> AsyncIterator[None]:
-    cluster = cluster_settings_for(node.settings)
+async def cluster_membership(node: NodeState) -> AsyncIterator[None]:
+    """While the node runs: its API keys refreshed ahead of expiry, and, with
+    CLUSTER_REGISTRATION_ENABLED, its registration and heartbeats in the instance registry."""
+    cluster = node.settings.cluster
     refresher = asyncio.create_task(_refresh_keys(node, cluster.key_refresh_s / 2), name="api-key-refresh")
     try:
         if not cluster.registration_enabled:
@@ -79,8 +72,9 @@ async def _registered(node: NodeState, cluster: ClusterSettings) -> AsyncIterato
 
     registration = NodeRegistration(cluster, database_count, on_fenced=fenced)
     await registration.start()
-    node.services["registration"] = registration
+    node.registration = registration
     try:
         yield
     finally:
+        node.registration = None
         await registration.stop()

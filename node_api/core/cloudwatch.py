@@ -18,18 +18,17 @@ publication is logged and retried at the next interval; it never affects serving
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import math
 from collections import Counter
+from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any
 
 import boto3
 import structlog
 from botocore.exceptions import BotoCoreError, ClientError
-from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from contracts.metrics import metric_namespace
-from node_api.core.aws_settings import DEFAULT_REGION, AwsRegion, CloudWatchEndpointUrl
+from node_api.core.cloudwatch_settings import CloudWatchSettings
 from node_api.core.metrics import NodeMetrics, NodeSnapshot, take_snapshot
 
 if TYPE_CHECKING:
@@ -38,20 +37,6 @@ if TYPE_CHECKING:
 log = structlog.get_logger(__name__)
 _MAX_VALUES = 150  # CloudWatch's limit of distinct values per datum
 _MAX_DATUMS = 1000  # per put_metric_data call
-
-
-class CloudWatchSettings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="", extra="ignore", case_sensitive=False)
-
-    enabled: bool = Field(False, validation_alias="GRAPH_API_CLOUDWATCH_ENABLED")
-    namespace: str | None = Field(None, validation_alias="GRAPH_API_CLOUDWATCH_NAMESPACE")
-    interval_s: float = Field(60.0, ge=1, validation_alias="GRAPH_API_CLOUDWATCH_INTERVAL")
-    endpoint_url: CloudWatchEndpointUrl = None
-    region: AwsRegion = DEFAULT_REGION
-
-    def namespace_for(self, environment: str) -> str:
-        """The configured namespace, else the environment's (the one the CDK node role allows)."""
-        return self.namespace or metric_namespace(environment)
 
 
 def _distribution(latencies_ms: list[float]) -> list[tuple[list[float], list[float]]]:
@@ -124,3 +109,21 @@ class CloudWatchPublisher:
                 await self.publish_once()
             except (BotoCoreError, ClientError) as exc:
                 log.warning("cloudwatch publication failed", error=str(exc), namespace=self.namespace)
+
+
+@contextlib.asynccontextmanager
+async def publishing(node: NodeState) -> AsyncIterator[CloudWatchPublisher | None]:
+    """Publishes the node's metrics while the node runs, when GRAPH_API_CLOUDWATCH_ENABLED is set."""
+    settings = node.settings.cloudwatch
+    if not settings.enabled:
+        yield None
+        return
+    sender = CloudWatchPublisher.from_settings(node, node.metrics, settings)
+    task = asyncio.create_task(sender.run(settings.interval_s), name="cloudwatch-publisher")
+    log.info("cloudwatch publisher started", namespace=sender.namespace, interval_s=settings.interval_s)
+    try:
+        yield sender
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task

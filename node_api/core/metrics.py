@@ -14,7 +14,7 @@ from collections import deque
 from collections.abc import Iterator
 from contextlib import suppress
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.core import CounterMetricFamily
@@ -67,20 +67,8 @@ class NodeSnapshot:
         return round(100.0 * self.volume_used_bytes / max(1, self.volume_total_bytes), 2)
 
 
-def _tasks_registry(node: NodeState) -> Any:
-    for name in ("tasks", "staging"):
-        service = node.services.get(name)
-        registry = getattr(service, "tasks", service if name == "tasks" else None)
-        if registry is not None:
-            return registry
-    return None
-
-
 def ingestion_queue_depth(node: NodeState) -> int:
-    registry = _tasks_registry(node)
-    if registry is None:
-        return 0
-    return sum(1 for t in registry.list(limit=1_000_000) if not t.status.terminal and t.kind not in _NOT_INGESTION)
+    return sum(1 for t in node.tasks.list(limit=1_000_000) if not t.status.terminal and t.kind not in _NOT_INGESTION)
 
 
 async def take_snapshot(node: NodeState, *, with_sizes: bool = True) -> NodeSnapshot:

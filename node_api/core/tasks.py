@@ -32,40 +32,22 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import orjson
-from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from node_api.backends.errors import BackendError, BackendUnavailable, Overloaded
+from node_api.core.task_settings import TaskSettings
 
 if TYPE_CHECKING:
-    from fastapi import FastAPI
 
-    from node_api.state import NodeState
+    pass
 
 log = logging.getLogger(__name__)
 
 TASKS_DIR = ".tasks"
-SERVICE_NAME = "tasks"  # node.services key until NodeState has typed fields
 _PERSIST_EVERY_S = 0.5
 # A rate over less time than this is noise (one Arrow batch); the task shows no rate until then.
 _MIN_RATE_WINDOW_S = 0.5
 # Error records kept per task (the counts in its result are exact whatever this cap).
 MAX_ERROR_RECORDS = 10_000
-
-
-class TaskSettings(BaseSettings):
-    """The registry's bounds, from the environment (names kept from when only ingestion had tasks)."""
-
-    model_config = SettingsConfigDict(env_prefix="", extra="ignore", case_sensitive=False)
-
-    # Waiting tasks per serial key beyond the running one; more -> 503 + Retry-After.
-    queue_bound: int = Field(4, ge=0, validation_alias="GRAPH_API_INGEST_QUEUE_BOUND")
-    retry_after_s: int = Field(5, ge=1, validation_alias="GRAPH_API_INGEST_RETRY_AFTER")
-    # Finished tasks kept on disk (newest first) across restarts.
-    retention: int = Field(1000, ge=10, validation_alias="GRAPH_API_TASK_RETENTION")
-    # On shutdown, running tasks get this long to finish before they are cancelled (recorded
-    # failed/cancelled); an engine call already running in a worker thread cannot be cut short.
-    shutdown_grace_s: float = Field(5.0, ge=0, validation_alias="GRAPH_API_TASK_SHUTDOWN_GRACE")
 
 
 class TaskError(BackendError):
@@ -569,23 +551,3 @@ class TaskRegistry:
                 with contextlib.suppress(OSError):
                     path.unlink()
 
-
-@contextlib.asynccontextmanager
-async def task_service(app: FastAPI, node: NodeState) -> AsyncIterator[TaskRegistry]:
-    """The app's service hook: the node's one task registry, for every feature that runs tasks."""
-    registry = TaskRegistry.from_settings(node.settings.base_path, TaskSettings())
-    await registry.start()
-    node.services[SERVICE_NAME] = registry
-    try:
-        yield registry
-    finally:
-        node.services.pop(SERVICE_NAME, None)
-        await registry.close()
-
-
-def node_tasks(node: NodeState) -> TaskRegistry:
-    """The registry task_service put on the node."""
-    registry = node.services.get(SERVICE_NAME)
-    if not isinstance(registry, TaskRegistry):
-        raise RuntimeError("the node has no task registry: task_service must start before its users")
-    return registry

@@ -6,9 +6,8 @@ from fastapi import APIRouter, status
 from starlette.responses import Response
 
 from node_api.core.jsonenc import dumps
-from node_api.core.operations import OperationsDep
 from node_api.core.tasks import Task
-from node_api.deps import GraphIdDep
+from node_api.deps import BackupsDep, GraphIdDep
 from node_api.models.backup import BackupListResponse, BackupRequest, BackupSummary, RestoreRequest
 from node_api.models.tables import TaskAccepted
 
@@ -28,14 +27,14 @@ def _accepted(task: Task) -> Response:
     name="backup_database",
     summary="Back up a graph: consistent, compressed, checksummed (monitor via /tasks/{task_id}/monitor)",
 )
-async def backup_database(graph_id: GraphIdDep, operations: OperationsDep, body: BackupRequest | None = None) -> Response:
+async def backup_database(graph_id: GraphIdDep, operations: BackupsDep, body: BackupRequest | None = None) -> Response:
     request = body or BackupRequest()
     task = await operations.start_backup(graph_id, request.destination, request.format)
     return _accepted(task)
 
 
 @router.get("/databases/{graph_id}/backups", response_model=BackupListResponse, name="list_backups")
-async def list_backups(graph_id: GraphIdDep, operations: OperationsDep) -> BackupListResponse:
+async def list_backups(graph_id: GraphIdDep, operations: BackupsDep) -> BackupListResponse:
     backups = [s for m in await operations.list_backups(graph_id) if (s := BackupSummary.parse(m)) is not None]
     return BackupListResponse(graph_id=graph_id, backups=backups, total=len(backups))
 
@@ -45,6 +44,6 @@ async def list_backups(graph_id: GraphIdDep, operations: OperationsDep) -> Backu
     name="restore_database",
     summary="Restore one of this graph's backups, into itself or a new graph (a background task)",
 )
-async def restore_database(graph_id: GraphIdDep, body: RestoreRequest, operations: OperationsDep) -> Response:
+async def restore_database(graph_id: GraphIdDep, body: RestoreRequest, operations: BackupsDep) -> Response:
     task = await operations.start_restore(graph_id, body.location, body.target_graph_id)
     return _accepted(task)

@@ -5,9 +5,9 @@ from __future__ import annotations
 from fastapi import APIRouter, Request, status
 from starlette.responses import Response
 
-from node_api.deps import GraphIdDep
+from node_api.deps import GraphIdDep, StagingDep
 from node_api.models.tables import CopyRequest, TaskAccepted
-from node_api.routers.tables import StagingDep, accepted, credentials_of
+from node_api.routers.tables import accepted, credentials_of
 
 router = APIRouter(tags=["ingestion"])
 

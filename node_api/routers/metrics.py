@@ -9,8 +9,7 @@ from starlette.responses import Response
 
 from node_api.backends.errors import BackendError
 from node_api.core.metrics import CONTENT_TYPE, take_snapshot
-from node_api.core.operations import MetricsDep, OperationsDep
-from node_api.deps import GraphIdDep, NodeDep
+from node_api.deps import BackupsDep, GraphIdDep, MetricsDep, NodeDep
 from node_api.models.metrics import DatabaseMetricsResponse
 
 router = APIRouter(tags=["metrics"])
@@ -24,7 +23,7 @@ async def prometheus_metrics(node: NodeDep, metrics: MetricsDep) -> Response:
 
 
 @router.get("/databases/{graph_id}/metrics", response_model=DatabaseMetricsResponse, name="database_metrics")
-async def database_metrics(graph_id: GraphIdDep, node: NodeDep, operations: OperationsDep) -> DatabaseMetricsResponse:
+async def database_metrics(graph_id: GraphIdDep, node: NodeDep, operations: BackupsDep) -> DatabaseMetricsResponse:
     backend = node.backend
     info = await backend.database_info(graph_id)
     async with node.admission.admit():

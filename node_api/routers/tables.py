@@ -11,16 +11,14 @@ from contextlib import AsyncExitStack
 from dataclasses import asdict
 from typing import Annotated
 
-import structlog
 from fastapi import APIRouter, Depends, Request, status
 from starlette.responses import Response
 
 from node_api.core.jsonenc import dumps
-from node_api.core.staging.service import SERVICE_NAME, StagingService
 from node_api.core.staging.sources import S3Credentials
 from node_api.core.streaming import NDJSON, NdjsonResponse, SseResponse, negotiate, result_events
 from node_api.core.tasks import Task
-from node_api.deps import GraphIdDep, NodeDep
+from node_api.deps import GraphIdDep, NodeDep, StagingDep
 from node_api.models.tables import (
     CreateTableRequest,
     CreateTableResponse,
@@ -36,16 +34,6 @@ from node_api.models.tables import (
 from node_api.security.paths import validate_identifier
 
 router = APIRouter(tags=["tables"])
-
-
-async def _staging(request: Request, node: NodeDep) -> StagingService:
-    # The staging logs (DuckDB's own error text, kept out of responses) carry the request id; tasks
-    # started by this request inherit it. Each request runs in its own context (uvicorn's task).
-    structlog.contextvars.bind_contextvars(request_id=getattr(request.state, "request_id", None))
-    return node.services[SERVICE_NAME]
-
-
-StagingDep = Annotated[StagingService, Depends(_staging)]
 
 
 async def _staged_graph(graph_id: GraphIdDep, staging: StagingDep) -> str:

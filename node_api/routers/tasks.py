@@ -11,25 +11,18 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Query, Request
 from sse_starlette.sse import EventSourceResponse, ServerSentEvent
 
 from node_api.core.jsonenc import dumps
-from node_api.core.tasks import TaskRegistry, TaskStatus, node_tasks
-from node_api.deps import NodeDep
+from node_api.core.tasks import TaskStatus
+from node_api.deps import TasksDep
 from node_api.models.tasks import TaskErrorModel, TaskErrorsResponse, TaskListResponse, TaskModel
 from node_api.security.paths import validate_graph_id
 
 router = APIRouter(tags=["tasks"])
 
 _FINAL_EVENT = {TaskStatus.SUCCEEDED: "completed", TaskStatus.FAILED: "failed"}
-
-
-async def _tasks(node: NodeDep) -> TaskRegistry:
-    return node_tasks(node)
-
-
-TasksDep = Annotated[TaskRegistry, Depends(_tasks)]
 
 
 @router.get("/tasks", response_model=TaskListResponse, name="list_tasks")

@@ -13,7 +13,7 @@ from cdk_test_support import ENV, policy_statements
 from cdk.environments import ENVIRONMENT_NAMES, get_environment
 from contracts.metrics import metric_namespace
 from node_api.cluster.settings import ClusterSettings
-from node_api.core.cloudwatch import CloudWatchSettings
+from node_api.core.cloudwatch_settings import CloudWatchSettings
 
 
 def allowed_namespace(template: Template) -> str:

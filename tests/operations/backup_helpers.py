@@ -20,7 +20,7 @@ from operations.helpers import wait_task
 
 
 def signer(client: httpx.AsyncClient) -> Signer:
-    return client.app.state.node.services["operations"].signer  # type: ignore[attr-defined]
+    return client.app.state.node.backups.signer  # type: ignore[attr-defined]
 
 
 def sidecar_path(archive: Path) -> Path:

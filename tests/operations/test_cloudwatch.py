@@ -8,7 +8,8 @@ from pathlib import Path
 import boto3
 import pytest
 
-from node_api.core.cloudwatch import CloudWatchPublisher, CloudWatchSettings, _distribution
+from node_api.core.cloudwatch import CloudWatchPublisher, _distribution
+from node_api.core.cloudwatch_settings import CloudWatchSettings
 from operations.helpers import create_graph, cypher, node_settings, running_node
 
 
@@ -29,7 +30,7 @@ async def test_publisher_sends_the_key_metrics(aws_endpoint: str, tmp_path: Path
         await create_graph(client, "cw1")
         for _ in range(7):
             await cypher(client, "cw1", "RETURN 1")
-        node, metrics = client.app.state.node, client.app.state.metrics  # type: ignore[attr-defined]
+        node, metrics = client.app.state.node, client.app.state.node.metrics  # type: ignore[attr-defined]
         publisher = CloudWatchPublisher.from_settings(node, metrics, CloudWatchSettings())
         assert publisher.namespace == "RoboSystemsKuzu/Test"
         sent = await publisher.publish_once()

@@ -84,7 +84,7 @@ async def test_http_refuses_each_attack(client, two_graphs):
 
 async def test_engine_refuses_even_past_the_parser(client, two_graphs):
     """The same attacks sent straight to a pooled cursor of the staging instance."""
-    db = client.app.state.node.services["staging"].manager.database("g_mine")
+    db = client.app.state.node.staging.manager.database("g_mine")
     engine_level = [
         "SELECT * FROM read_csv('/etc/passwd')",
         f"ATTACH '{two_graphs.parent / 'elsewhere.duckdb'}' AS elsewhere",

@@ -41,7 +41,7 @@ async def graph(client, s3) -> str:
 
 
 def _catalog(client) -> list[tuple[str, list[str]]]:
-    db = client.app.state.node.services["staging"].manager.database(GRAPH)
+    db = client.app.state.node.staging.manager.database(GRAPH)
     with db.readers.checkout() as cur:
         return cur.execute(
             "SELECT function_name, list(DISTINCT function_type ORDER BY function_type) "

@@ -107,7 +107,7 @@ async def test_s3_copy_task_streams_progress_then_its_result(client, s3):
 async def test_queue_bound_answers_503_with_retry_after(client, s3):
     await create_graph(client, "g_busy")
     await create_graph(client, "g_free")
-    registry: TaskRegistry = client.app.state.node.services["tasks"]
+    registry: TaskRegistry = client.app.state.node.tasks
     release = asyncio.Event()
 
     async def blocker(ctx) -> dict:
@@ -149,7 +149,7 @@ async def test_restart_reports_the_task_in_flight_as_failed(staging_settings, s3
             json={"table_name": "Entity", "s3_pattern": "s3://tenant-data/restart/e.parquet"},
         )
         assert staged.status_code == 200
-        registry: TaskRegistry = client.app.state.node.services["tasks"]
+        registry: TaskRegistry = client.app.state.node.tasks
 
         async def never_ends(ctx) -> dict:
             ctx.report(progress=40, rows_done=40, message="halfway")
@@ -191,7 +191,7 @@ async def test_ingest_without_waiting_returns_202(client, s3):
     )
     accepted = await client.post("/databases/g_async/tables/Entity/ingest", json={"wait": False})
     assert accepted.status_code == 202
-    registry: TaskRegistry = client.app.state.node.services["tasks"]
+    registry: TaskRegistry = client.app.state.node.tasks
     done = await registry.wait(accepted.json()["task_id"])
     assert done.status is TaskStatus.SUCCEEDED and done.result["rows_ingested"] == 10
 
@@ -228,7 +228,7 @@ async def test_registry_keeps_order_per_key_and_runs_keys_in_parallel(tmp_path: 
 
 async def test_watch_yields_each_change_while_running(client):
     """httpx's ASGI transport buffers a response; the feed behind /monitor is checked incrementally here."""
-    registry: TaskRegistry = client.app.state.node.services["tasks"]
+    registry: TaskRegistry = client.app.state.node.tasks
     step = asyncio.Event()
 
     async def slow(ctx) -> dict:
@@ -329,7 +329,7 @@ async def test_copy_errors_name_the_file_and_row_and_are_paged(client, s3):
         "/databases/g_errors/copy",
         json={"s3_pattern": "s3://tenant-data/errors/*.parquet", "table_name": "Entity", "ignore_errors": True},
     )
-    done = (await client.app.state.node.services["tasks"].wait(accepted.json()["task_id"]))
+    done = (await client.app.state.node.tasks.wait(accepted.json()["task_id"]))
     assert done.status is TaskStatus.SUCCEEDED, done.error
     result = done.result
     assert (result["rows_received"], result["parse_errors"], result["duplicates"], result["rows_ingested"]) == (
@@ -414,9 +414,10 @@ async def test_rate_and_eta_follow_the_reported_rows(tmp_path: Path, monkeypatch
 
 async def test_the_task_routes_need_only_the_registry(client):
     """/tasks reads the node's registry; the staging service is not involved."""
-    staging = client.app.state.node.services.pop("staging")
+    node = client.app.state.node
+    staging, node.staging = node.staging, None
     try:
         assert (await client.get("/tasks")).status_code == 200
         assert (await client.get("/tasks/task_nope/status")).json()["error"]["code"] == "task_not_found"
     finally:
-        client.app.state.node.services["staging"] = staging
+        node.staging = staging

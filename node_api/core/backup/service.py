@@ -28,6 +28,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from node_api.backends.base import GraphBackend
 from node_api.backends.errors import DatabaseExists, DatabaseNotFound, Unsupported
 from node_api.core.backup.archive import FORMAT, MANIFEST_NAME, Packed, declared_files, extract, pack, scan
 from node_api.core.backup.errors import BackupCorrupt, BackupError, BackupUntrusted, IncompatibleBackup
@@ -40,29 +41,26 @@ from node_api.core.logs import get_logger
 from node_api.core.metrics import NodeMetrics
 from node_api.core.tasks import Task, TaskContext, TaskRegistry
 from node_api.security.paths import validate_graph_id
-from node_api.state import NodeState
 
 log = get_logger(__name__)
 
-SERVICE_NAME = "operations"
-
-
 class BackupService:
-    def __init__(self, node: NodeState, settings: BackupSettings, metrics: NodeMetrics | None = None) -> None:
-        self.node = node
+    def __init__(self, settings: BackupSettings, *, base_path: Path, development: bool, backend: GraphBackend,
+                 tasks: TaskRegistry, metrics: NodeMetrics | None = None) -> None:
+        """`development` (ENVIRONMENT=dev, the node's default, or GRAPH_API_DEV_MODE): the node may make
+        its own signing key. Backups and restores run as tasks of the node's registry."""
         self.settings = settings
+        self.backend = backend
+        self.tasks = tasks
         self.metrics = metrics
-        self.locations = Locations(node.settings.base_path, settings)
+        self.locations = Locations(base_path, settings)
         self.store = BackupStore(self.locations)
-        # Development (ENVIRONMENT=dev, the node's default, or GRAPH_API_DEV_MODE) may make its own key.
         self.signer = Signer(key_source(
             secret_id=settings.signing_secret_id, key_file=settings.signing_key_file,
-            base_path=node.settings.base_path.resolve(),
-            development=node.settings.dev_mode or node.settings.environment == "dev",
+            base_path=base_path.resolve(), development=development,
             endpoint_url=settings.secrets_endpoint_url, region=settings.s3_region,
         ), refresh_s=settings.signing_refresh_s)
         self.retention = RetentionPolicy(settings.keep_last, settings.max_age_days)
-        self._own_tasks: TaskRegistry | None = None
 
     async def start(self) -> None:
         def _prepare() -> None:
@@ -73,30 +71,15 @@ class BackupService:
         await asyncio.to_thread(_prepare)
 
     async def close(self) -> None:
-        if self._own_tasks is not None:
-            await self._own_tasks.close()
-
-    async def tasks(self) -> TaskRegistry:
-        """The node's task registry (the one GET /tasks/{id}/status reads), or our own if the node
-        runs without one."""
-        for name in ("tasks", "staging"):
-            service = self.node.services.get(name)
-            registry = service if isinstance(service, TaskRegistry) else getattr(service, "tasks", None)
-            if isinstance(registry, TaskRegistry):
-                return registry
-        if self._own_tasks is None:
-            self._own_tasks = TaskRegistry(self.node.settings.base_path, queue_bound=2,
-                                           retry_after_s=self.node.settings.retry_after_s)
-            await self._own_tasks.start()
-        return self._own_tasks
+        """Nothing to let go of: the tasks are the node's registry's."""
 
     # ---- backup
     async def start_backup(self, graph_id: str, destination: str, backup_format: str = "native") -> Task:
         """`backup_format`: "native" (the engine's files) or "portable" (another engine can restore it:
         backend.portable_formats, docs/engine-migration.md)."""
-        await self.node.backend.database_info(graph_id)  # 404 / 409 busy before anything is queued
-        if backup_format == "portable" and not self.node.backend.portable_formats:
-            raise Unsupported(f"the {self.node.backend.kind} backend writes no portable backup format")
+        await self.backend.database_info(graph_id)  # 404 / 409 busy before anything is queued
+        if backup_format == "portable" and not self.backend.portable_formats:
+            raise Unsupported(f"the {self.backend.kind} backend writes no portable backup format")
         location = self.locations.for_new(graph_id, destination)
         await asyncio.to_thread(self.signer.keys)  # 503 now, not after the copy, if nothing can sign
 
@@ -110,14 +93,14 @@ class BackupService:
             self._observe("backup", True, started, result["size_bytes"])
             return result
 
-        registry = await self.tasks()
+        registry = self.tasks
         return registry.submit("backup", job, graph_id=graph_id, serial_key=f"backup:{graph_id}",
                                params={"destination": destination, "location": str(location),
                                        "format": backup_format})
 
     async def _backup(self, ctx: TaskContext, location: Location, backup_format: str) -> dict[str, Any]:
         started = time.perf_counter()
-        backend = self.node.backend
+        backend = self.backend
         work = Path(await asyncio.to_thread(tempfile.mkdtemp, prefix=f"backup-{location.backup_id}-",
                                             dir=self.locations.work))
         data_dir = work / "data"
@@ -236,7 +219,7 @@ class BackupService:
 
     # ---- restore
     async def start_restore(self, graph_id: str, location_text: str, target: str | None) -> Task:
-        backend = self.node.backend
+        backend = self.backend
         target = validate_graph_id(target or graph_id)
         location = self.locations.parse(location_text, graph_id)
         if target != graph_id:
@@ -278,14 +261,14 @@ class BackupService:
             self._observe("restore", True, started, expected["archive"]["size_bytes"])
             return result
 
-        registry = await self.tasks()
+        registry = self.tasks
         return registry.submit("restore", job, graph_id=target, serial_key=target,
                                params={"location": str(location), "source_graph_id": graph_id})
 
     async def _restore(self, ctx: TaskContext, location: Location, expected: dict[str, Any],
                        target: str) -> dict[str, Any]:
         started = time.perf_counter()
-        backend = self.node.backend
+        backend = self.backend
         archive_info = expected["archive"]
         # A fresh directory of its own under the work area: extraction creates files nowhere else.
         work = Path(await asyncio.to_thread(tempfile.mkdtemp, prefix=f"restore-{location.backup_id}-",

@@ -1,8 +1,8 @@
 """Errors of the staging and ingestion path, each with the HTTP status it means.
 
-They subclass the backend errors so the app's error body applies; create_app mounts the staging
-routers with one handler that answers `status_code` for the lot (routers.install_feature). Messages are the API's own words: engine text
-(DuckDB's, Kuzu's) goes to the log, never into a message.
+They subclass the backend errors, so the node's one handler (node_api/errors.py) answers each with the
+error body at its `status_code`. Messages are the API's own words: engine text (DuckDB's, Kuzu's) goes
+to the log, never into a message.
 """
 
 from __future__ import annotations

@@ -2,8 +2,8 @@
 
 It owns the staging manager (one DuckDB per graph), the cursors tenant SQL runs on (query.py), and
 the jobs it submits to the node's task registry (core/tasks.py, shared with backup/restore).
-`staging_service` is the app's service hook: it starts after the task registry and closes the
-staging databases on shutdown.
+The app's lifespan opens it after the task registry and closes it after the registry has stopped
+(running data tasks use the staging databases).
 
 Every write that moves data for a graph (staging a table, ingesting, bulk copy, rebuild) is a task
 serialized per graph_id; the bound on waiting tasks answers 503 + Retry-After. A request that waits
@@ -16,6 +16,7 @@ import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import asdict, dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from node_api.backends.base import GraphBackend, ResultStream
@@ -27,14 +28,12 @@ from node_api.core.staging.query import QueryResult, TenantQuery, TenantResultSt
 from node_api.core.staging.rebuild import rebuild_graph
 from node_api.core.staging.settings import StagingSettings
 from node_api.core.staging.sources import S3Credentials, open_reader, parse_source
-from node_api.core.tasks import Task, TaskContext, TaskRegistry, node_tasks
+from node_api.core.tasks import Task, TaskContext, TaskRegistry
 
 if TYPE_CHECKING:
-    from fastapi import FastAPI
 
-    from node_api.state import NodeState
+    pass
 
-SERVICE_NAME = "staging"
 MAX_QUERY_TIMEOUT_S = 300.0
 
 
@@ -46,6 +45,18 @@ class StagingService:
     backend: GraphBackend
 
     # ---- graphs
+    @classmethod
+    def open(cls, settings: StagingSettings, base_path: Path, tasks: TaskRegistry, backend: GraphBackend,
+             ) -> StagingService:
+        """The node's staging: a manager of the graphs' staging databases, which lets go of a graph's
+        directory while the backend replaces or deletes it (a DatabaseListener)."""
+        manager = StagingManager(base_path, settings)
+        backend.add_listener(manager)
+        return cls(settings, manager, tasks, backend)
+
+    async def close(self) -> None:
+        await asyncio.to_thread(self.manager.close)
+
     async def require_graph(self, graph_id: str) -> None:
         """The graph exists (DatabaseNotFound) and its backend has staging tables (Unsupported)."""
         await self.backend.database_info(graph_id)
@@ -208,20 +219,3 @@ async def _recording(task: TaskReporter, work: Any) -> Any:
     except StagingError as exc:
         task.record_errors(exc.records)
         raise
-
-
-@asynccontextmanager
-async def staging_service(app: FastAPI, node: NodeState) -> AsyncIterator[StagingService]:
-    """The app's service hook (after core.tasks.task_service, whose registry it uses)."""
-    settings = StagingSettings()
-    manager = StagingManager(node.settings.base_path, settings)
-    service = StagingService(settings, manager, node_tasks(node), node.backend)
-    node.backend.add_listener(manager)
-    node.services[SERVICE_NAME] = service
-    try:
-        yield service
-    finally:
-        node.services.pop(SERVICE_NAME, None)
-        # Running data tasks use the staging databases: they finish (or are cancelled) first.
-        await service.tasks.close()
-        await asyncio.to_thread(manager.close)

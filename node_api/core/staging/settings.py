@@ -45,7 +45,7 @@ class StagingSettings(BaseSettings):
     max_result_rows: int = Field(10_000, ge=1, validation_alias="GRAPH_API_STAGING_MAX_ROWS")
     max_sql_length: int = Field(10_000, ge=16, validation_alias="GRAPH_API_STAGING_MAX_SQL_LENGTH")
 
-    # The task queue's bounds (GRAPH_API_INGEST_QUEUE_BOUND...) are core.tasks.TaskSettings.
+    # The task queue's bounds (GRAPH_API_INGEST_QUEUE_BOUND...) are core.task_settings.TaskSettings.
     # Rows per Arrow batch when staging: also the step of the task's row count (3M rows from a local
     # file staged as fast with 250k as with 1M, measured side by side).
     arrow_batch_rows: int = Field(250_000, ge=1024, validation_alias="GRAPH_API_INGEST_BATCH_ROWS")
