@@ -29,8 +29,9 @@ os.environ.pop("AWS_PROFILE", None)
 pytest_plugins = ["tests.support.bolt"]
 
 
-@pytest.fixture(scope="session", params=EMBEDDED_ENGINES)
+@pytest.fixture(scope="module", params=EMBEDDED_ENGINES)
 def embedded_engine(request: pytest.FixtureRequest) -> str:
     """Each embedded engine in turn (GRAPH_BACKEND_TYPE), for the suites where the engine matters.
-    Session-scoped, so pytest groups tests by engine and module/session fixtures can use it."""
+    Module-scoped: pytest groups a module's tests by engine (module fixtures may use it) and never
+    reorders tests across modules, which session fixtures of other suites (moto's state) rely on."""
     return request.param

@@ -35,7 +35,7 @@ async def _build_embedded(base: Path, engine: str) -> None:
         assert loaded.rows_loaded == 1
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def embedded_base(tmp_path_factory: pytest.TempPathFactory, embedded_engine: str) -> Path:
     """The values graph on each embedded engine (the `embedded_engine` parameter)."""
     base = tmp_path_factory.mktemp(f"values-{embedded_engine}") / "dbs"
@@ -49,7 +49,7 @@ async def embedded_http(embedded_base: Path, embedded_engine: str) -> AsyncItera
         yield client
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def embedded_live(embedded_base: Path, embedded_engine: str, tmp_path_factory: pytest.TempPathFactory,
                   ) -> Iterator[LiveNode]:
     copy = tmp_path_factory.mktemp(f"values-{embedded_engine}-live") / "dbs"

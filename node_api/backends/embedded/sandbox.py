@@ -57,7 +57,9 @@ def code_paths() -> list[Path]:
 
     paths = {Path(sys.prefix), Path(sys.base_prefix), Path(sys.exec_prefix),
              Path(os.path.realpath(sys.executable)).parent.parent, Path(node_api.__file__).resolve().parents[1]}
-    paths.update(Path(p) for p in sys.path if p and Path(p).is_dir())
+    # Not "/": `python -m` puts the working directory first on sys.path, and workers run in "/" (a
+    # read rule for "/" would open the whole file system to the engine).
+    paths.update(Path(p) for p in sys.path if p and Path(p).is_dir() and Path(p).resolve() != Path("/"))
     return sorted(paths)
 
 
