@@ -4,7 +4,7 @@ node's benchmarks compare against.
     python bench/engine_alone.py ENGINE stream DB_FILE ROWS CHUNK      -> rows/s streaming a query
     python bench/engine_alone.py ENGINE open-idle BUFFER_MB DB_FILE... -> MB of RSS per open database
     python bench/engine_alone.py ENGINE lookups DB_FILE NODES SECONDS  -> point lookups/s, parameter
-                                                                          and literal
+                                                                          (WHERE, {id: $id}) and literal
     python bench/engine_alone.py ENGINE load DB_FILE NODES RELS        -> COPY Person nodes (and Knows
                                                                           rels) from Arrow: rows/s
 
@@ -62,6 +62,7 @@ def lookups(engine, db_file: str, nodes: int, seconds: float) -> dict:  # noqa: 
     rng = random.Random(7)
     out = {}
     for name, make in (("parameter", lambda i: ("MATCH (p:Person) WHERE p.id = $id RETURN p.name", {"id": i})),
+                       ("parameter_in_pattern", lambda i: ("MATCH (p:Person {id: $id}) RETURN p.name", {"id": i})),
                        ("literal", lambda i: (f"MATCH (p:Person) WHERE p.id = {i} RETURN p.name", {}))):
         done = 0
         deadline = time.perf_counter() + seconds

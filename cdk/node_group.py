@@ -16,6 +16,7 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
+from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_s3_assets as s3_assets
 from aws_cdk import aws_secretsmanager as secretsmanager
 from aws_cdk import aws_sns as sns
@@ -157,13 +158,12 @@ class NodeGroup(Construct):
         self.role = node_role(
             self, f"{tier.component} node: registry row, its volume, the API key, its lifecycle"
         )
-        self._grant(stack, env, deps, bundle)
+        self._grant(stack, env, deps, bundle, tier)
         settings = {
             "ENVIRONMENT": env.name,
             "AWS_REGION": stack.region,
             "AWS_DEFAULT_REGION": stack.region,
-            "GRAPH_BACKEND_TYPE": "kuzu",
-            **tier.node_environment(),
+            **tier.node_environment(),  # GRAPH_BACKEND_TYPE among them: the tier's engine
             "KUZU_DATABASE_PATH": DATA_MOUNT,
             "KUZU_HOST": "0.0.0.0",  # reachable by the VPC; the security group limits who
             "KUZU_PORT": str(API_PORT),
@@ -236,7 +236,12 @@ class NodeGroup(Construct):
         cdk.Tags.of(self).add("WriterTier", tier.name)
 
     def _grant(
-        self, stack: cdk.Stack, env: DeployEnvironment, deps: NodeDependencies, bundle: s3_assets.Asset
+        self,
+        stack: cdk.Stack,
+        env: DeployEnvironment,
+        deps: NodeDependencies,
+        bundle: s3_assets.Asset,
+        tier: Tier,
     ) -> None:
         statements = [
             # Its own registry row: register, heartbeat, status, deregister.
@@ -278,6 +283,9 @@ class NodeGroup(Construct):
         grant_secret_read(self.role, deps.api_key_secret, deps.data_key)
         deps.router_url.grant_invoke_url(self.role)
         grant_bundle_read(self.role, bundle)
+        if tier.ladybug_extensions_s3_url:  # read-only, that prefix only (bootstrap.sh copies it at boot)
+            bucket, _, prefix = tier.ladybug_extensions_s3_url.removeprefix("s3://").partition("/")
+            s3.Bucket.from_bucket_name(self, "LadybugExtensions", bucket).grant_read(self.role, f"{prefix}*")
         deps.backups.grant_node_access(self.role)
         self.log_group.grant_write(self.role)
         # The CloudWatch agent creates its streams and describes the group it writes to.

@@ -15,6 +15,7 @@ import yaml
 from contracts.enums import NodeType
 
 TIERS_FILE = Path(__file__).parent / "config" / "tiers.yml"
+ENGINES = ("ladybug", "kuzu")  # embedded engines a tier may run (node_api/backends/embedded/profiles.py)
 
 
 @dataclass(frozen=True)
@@ -28,6 +29,11 @@ class Tier:
     min_capacity: int
     max_capacity: int
     volume_size_gb: int
+    # The embedded engine (GRAPH_BACKEND_TYPE): LadybugDB unless a tier keeps Kuzu (README, "Engines").
+    engine: str = "ladybug"
+    # s3://bucket/prefix/ holding lib<name>.lbug_extension files the node copies at boot into
+    # LADYBUG_EXTENSION_DIR (docs/engine-facts.md); None (the default): no extension is fetched.
+    ladybug_extensions_s3_url: str | None = None
 
     @property
     def component(self) -> str:
@@ -39,6 +45,7 @@ class Tier:
     def node_environment(self) -> dict[str, str]:
         """Capacity settings handed to the node API (names as read by node_api/settings.py)."""
         env = {
+            "GRAPH_BACKEND_TYPE": self.engine,
             "KUZU_NODE_TYPE": self.node_type.value,
             "WRITER_TIER": self.name,
             "KUZU_MAX_MEMORY_MB": str(self.max_memory_mb),
@@ -47,6 +54,8 @@ class Tier:
             env["KUZU_MAX_DATABASES_PER_NODE"] = str(self.databases_per_instance)
         if self.memory_per_db_mb is not None:
             env["KUZU_MEMORY_PER_DB_MB"] = str(self.memory_per_db_mb)
+        if self.ladybug_extensions_s3_url:
+            env["LADYBUG_EXTENSIONS_S3_URL"] = self.ladybug_extensions_s3_url
         return env
 
 
@@ -83,7 +92,14 @@ def _parse_tier(name: str, spec: dict[str, Any]) -> Tier:
         min_capacity=int(spec["min"]),
         max_capacity=int(spec["max"]),
         volume_size_gb=int(spec["volume_size_gb"]),
+        engine=str(spec.get("engine") or "ladybug"),
+        ladybug_extensions_s3_url=spec.get("ladybug_extensions_s3_url") or None,
     )
+    if tier.engine not in ENGINES:
+        raise TierConfigError(f"tier {name!r}: engine must be one of {', '.join(ENGINES)}")
+    url = tier.ladybug_extensions_s3_url
+    if url is not None and (tier.engine != "ladybug" or not url.startswith("s3://") or not url.endswith("/")):
+        raise TierConfigError(f"tier {name!r}: ladybug_extensions_s3_url is an s3://bucket/prefix/ of a ladybug tier")
     if not 0 <= tier.min_capacity <= tier.max_capacity or tier.max_capacity < 1:
         raise TierConfigError(f"tier {name!r}: need 0 <= min <= max and max >= 1")
     if dbs is not None and per_db is not None and dbs * per_db > tier.max_memory_mb:

@@ -27,11 +27,14 @@ def up(
     monitor_interval: Annotated[float, typer.Option(help="Seconds between instance-monitor passes; 0 = off.")] = 5.0,
     dead_after: Annotated[int, typer.Option(help="Seconds of silence before a node is declared dead and replaced.")] = 20,
     router_port: Annotated[int, typer.Option(help="Router API port; 0 = a free one.")] = 0,
+    engine: Annotated[str, typer.Option(help="Embedded engine of every node: ladybug or kuzu.")] = "ladybug",
 ) -> None:
     """Start the control plane, the router API and the nodes; wait until every node is registered healthy."""
+    if engine not in ("ladybug", "kuzu"):
+        raise typer.BadParameter("--engine is ladybug or kuzu")
     config = ClusterConfig(state_dir=state_dir, writers=writers, moto_port=moto_port,
                            node_base_port=node_base_port, monitor_interval_s=monitor_interval,
-                           dead_after_s=dead_after, router_port=router_port)
+                           dead_after_s=dead_after, router_port=router_port, engine=engine)
     cluster = LocalCluster(config).up()
     _describe(cluster)
 

@@ -175,6 +175,7 @@ class LocalCluster:
             "GRAPH_API_KEY_REFRESH_SECONDS": "30",
             "GRAPH_API_KEY_MISS_REFRESH_SECONDS": "0",
             "CLUSTER_REGISTRATION_ENABLED": "true",
+            "GRAPH_BACKEND_TYPE": c.engine,
             "INSTANCE_ID": spec.instance_id,
             "KUZU_NODE_TYPE": spec.node_type,
             "WRITER_TIER": spec.tier,

@@ -44,6 +44,7 @@ class ClusterConfig:
     writer_tier: str = "standard"
     shared_tier: str = "shared"
     max_databases: int = 10
+    engine: str = "ladybug"  # every node's GRAPH_BACKEND_TYPE: ladybug (the default) or kuzu
     secret_id: str = "graph-cluster/local/api-key"
     bucket: str = "graph-cluster-local-data"
     backup_bucket: str = "graph-cluster-local-backups"

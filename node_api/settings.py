@@ -42,7 +42,8 @@ def _env(name: str, *aliases: str) -> AliasChoices:
 class NodeSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="", extra="ignore", case_sensitive=False, populate_by_name=True)
 
-    backend_type: BackendType = Field(BackendType.KUZU, validation_alias="GRAPH_BACKEND_TYPE")
+    # LadybugDB for new nodes; Kuzu stays selectable (README, "Engines"; docs/engine-migration.md).
+    backend_type: BackendType = Field(BackendType.LADYBUG, validation_alias="GRAPH_BACKEND_TYPE")
     node_type: NodeType = Field(NodeType.WRITER, validation_alias=_env("NODE_TYPE", "KUZU_NODE_TYPE"))
     tier: str = Field("standard", validation_alias="WRITER_TIER")
     instance_id: str = Field("local", validation_alias=AliasChoices("INSTANCE_ID", "EC2_INSTANCE_ID"))
@@ -69,12 +70,14 @@ class NodeSettings(BaseSettings):
     # Workers started ahead, engine loaded, waiting for a database: a closed database's first request
     # then skips the interpreter's start and the engine's import.
     spare_workers: int = Field(1, ge=0, le=8, validation_alias="GRAPH_API_SPARE_WORKERS")
-    # Kuzu reserves max_db_size of address space per open Database (default 8 TiB: the 16th open
-    # database fails). Must be a power of two.
+    # Kuzu and LadybugDB reserve max_db_size of address space per open Database (default 8 TiB: the 16th
+    # open database fails). Must be a power of two (docs/engine-facts.md).
     max_db_size_gb: int = Field(64, ge=1, validation_alias=_env("MAX_DB_SIZE_GB", "KUZU_MAX_DB_SIZE_GB"))
     threads_per_db: int = Field(2, ge=1, validation_alias=_env("THREADS_PER_DB", "KUZU_THREADS_PER_DB"))
     max_open_databases: int = Field(64, ge=1, validation_alias=_env("MAX_OPEN_DATABASES", "KUZU_MAX_OPEN_DATABASES"))
     idle_database_timeout_s: float = Field(300.0, gt=0, validation_alias=_env("IDLE_DATABASE_TIMEOUT", "KUZU_IDLE_DATABASE_TIMEOUT"))
+    # LadybugDB extension files (lib<name>.lbug_extension) its workers load at start (docs/engine-facts.md).
+    ladybug_extension_dir: Path | None = Field(None, validation_alias="LADYBUG_EXTENSION_DIR")
 
     # Queries.
     chunk_size: int = Field(1000, ge=1, le=100_000, validation_alias=_env("CHUNK_SIZE", "KUZU_CHUNK_SIZE"))

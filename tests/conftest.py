@@ -6,6 +6,10 @@ credentials, so fake credentials and a disabled metadata client are set before a
 
 import os
 
+import pytest
+
+from tests.support.engines import EMBEDDED_ENGINES
+
 _SAFE_ENV = {
     "AWS_EC2_METADATA_DISABLED": "true",
     "AWS_ACCESS_KEY_ID": "testing",
@@ -23,3 +27,11 @@ for _name, _value in _SAFE_ENV.items():
 os.environ.pop("AWS_PROFILE", None)
 
 pytest_plugins = ["tests.support.bolt"]
+
+
+@pytest.fixture(scope="module", params=EMBEDDED_ENGINES)
+def embedded_engine(request: pytest.FixtureRequest) -> str:
+    """Each embedded engine in turn (GRAPH_BACKEND_TYPE), for the suites where the engine matters.
+    Module-scoped: pytest groups a module's tests by engine (module fixtures may use it) and never
+    reorders tests across modules, which session fixtures of other suites (moto's state) rely on."""
+    return request.param

@@ -85,6 +85,15 @@ python3.11 -c 'import sys, zipfile; zipfile.ZipFile(sys.argv[1]).extractall(sys.
   /tmp/graph-node-bundle.zip /opt/graph-node/src
 python3.11 -m venv /opt/graph-node/venv
 /opt/graph-node/venv/bin/pip install --quiet --constraint /opt/graph-node/src/requirements.lock /opt/graph-node/src
+# LadybugDB extension files (tier option ladybug_extensions_s3_url, off by default): copied into the
+# node's image once, read-only for the engine workers (LADYBUG_EXTENSION_DIR, docs/engine-facts.md).
+if [ -n "${LADYBUG_EXTENSIONS_S3_URL:-}" ]; then
+  mkdir -p /opt/graph-node/extensions
+  aws s3 cp --quiet --recursive --exclude '*' --include 'lib*.lbug_extension' \
+    "$LADYBUG_EXTENSIONS_S3_URL" /opt/graph-node/extensions/
+  chmod -R a=rX /opt/graph-node/extensions
+  echo "LADYBUG_EXTENSION_DIR=/opt/graph-node/extensions" >> /etc/graph-node/node.env
+fi
 # Ships the node logs to the tier's log group.
 /opt/amazon-cloudwatch-agent/bin/amazon-cloudwatch-agent-ctl -a fetch-config -m ec2 -s \
   -c file:/etc/graph-node/cloudwatch-agent.json

@@ -19,6 +19,8 @@ from typing import Any, Protocol, TypeVar
 
 import pyarrow as pa
 
+from node_api.backends.errors import Unsupported
+
 
 class StatementKind(StrEnum):
     READ = "read"
@@ -182,6 +184,11 @@ class GraphBackend(abc.ABC):
     # The flat file names `backup` may write and `restore` reads (fullmatch): a restore extracts
     # nothing else from an archive (node_api/core/backup/archive.py).
     backup_file_pattern: re.Pattern[str]
+    # Portable backup formats this backend writes (`portable_backup`) and restores whatever engine wrote
+    # them (docs/engine-migration.md); empty: its backups restore only on its own engine and version.
+    portable_formats: frozenset[str] = frozenset()
+    # Engine extensions tenants' statements may use (GET /info lists them).
+    extensions: tuple[str, ...] = ()
 
     @property
     def listeners(self) -> list[DatabaseListener]:
@@ -290,6 +297,12 @@ class GraphBackend(abc.ABC):
     async def backup(self, graph_id: str, destination_dir: Path) -> dict[str, Any]:
         """Writes a consistent copy of the database into destination_dir; returns manifest facts."""
 
+    async def portable_backup(self, graph_id: str, destination_dir: Path) -> dict[str, Any]:
+        """Like `backup`, in a format of `portable_formats` (another engine can restore it). Raises
+        Unsupported where the backend has none."""
+        raise Unsupported(f"the {self.kind} backend writes no portable backup format; use the native one")
+
     @abc.abstractmethod
     async def restore(self, graph_id: str, source_dir: Path, *, schema_type: str) -> DatabaseInfo:
-        """Replaces (or creates) graph_id from a backup directory; the old data stays until done."""
+        """Replaces (or creates) graph_id from a backup directory (a native backup of this backend, or
+        one in a format of `portable_formats`: the manifest says which); the old data stays until done."""

@@ -18,6 +18,12 @@ class BackupRequest(BaseModel):
         description="local: the node's backup root ({base}/.backups/{graph_id}/); s3: the node's configured "
         "backup bucket (GRAPH_API_BACKUP_S3_BUCKET), under {prefix}{graph_id}/.",
     )
+    format: Literal["native", "portable"] = Field(
+        "native",
+        description="native: the engine's own files (restores on the same engine and version only); portable: "
+        "the schema as Cypher DDL plus one Parquet file per table, which either embedded engine (Kuzu, "
+        "LadybugDB) restores (docs/engine-migration.md). A restore reads the format from the manifest.",
+    )
 
 
 class RestoreRequest(BaseModel):
@@ -43,6 +49,7 @@ class BackupSummary(BaseModel):
     created_at: str
     engine: str
     engine_version: str
+    backup_format: str = Field("native", description="native or portable (the manifest's backup_format)")
     schema_type: str | None = None
     size_bytes: int
     raw_bytes: int
@@ -62,6 +69,7 @@ class BackupSummary(BaseModel):
             backup_id=manifest["backup_id"], location=manifest["location"], destination=manifest["destination"],
             graph_id=manifest["graph_id"], created_at=str(manifest.get("created_at")),
             engine=str(manifest.get("engine")), engine_version=str(manifest.get("engine_version")),
+            backup_format=str(manifest.get("backup_format") or "native"),
             schema_type=manifest.get("schema_type"), size_bytes=archive["size_bytes"],
             raw_bytes=archive.get("raw_bytes", 0), sha256=archive["sha256"],
             key_id=signature.get("key_id") if isinstance(signature := manifest.get("signature"), dict) else None,

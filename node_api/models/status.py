@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 
 class StatusResponse(BaseModel):
@@ -65,4 +65,8 @@ class InfoResponse(BaseModel):
     uptime_seconds: float
     limits: dict[str, float | int]
     engine_workers: EngineWorkersInfo | None = None
+    extensions: list[str] = Field(default_factory=list, description=(
+        "Engine extensions tenants' statements may use: Kuzu's statically linked ones, or the files an "
+        "operator placed in LADYBUG_EXTENSION_DIR that LadybugDB loaded. A statement needing another "
+        "reviewed extension answers 400 not_supported naming it."))
 

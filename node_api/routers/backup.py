@@ -28,7 +28,8 @@ def _accepted(task: Task) -> Response:
     summary="Back up a graph: consistent, compressed, checksummed (monitor via /tasks/{task_id}/monitor)",
 )
 async def backup_database(graph_id: GraphIdDep, operations: BackupsDep, body: BackupRequest | None = None) -> Response:
-    task = await operations.start_backup(graph_id, (body or BackupRequest()).destination)
+    request = body or BackupRequest()
+    task = await operations.start_backup(graph_id, request.destination, request.format)
     return _accepted(task)
 
 

@@ -121,4 +121,5 @@ async def info(node: NodeDep) -> InfoResponse:
         },
         engine_workers=EngineWorkersInfo(running=engine.workers, memory_enforcement=engine.memory_enforcement,
                                          sandbox=engine.sandbox, exits=engine.exits) if engine else None,
+        extensions=list(backend.extensions),
     )

@@ -3,7 +3,7 @@ splitters (schemas/, backends/neo4j/ddl.py).
 
 Comments and whitespace are dropped; string literals and backtick-quoted names are single tokens, so
 `RETURN 'COPY'` holds no COPY keyword and `/* */COPY` does. The rules follow what Kuzu 0.11.3 and
-LadybugDB 0.22.0 accept (measured, docs/kuzu-engine-facts.md): backslash escapes inside strings,
+LadybugDB 0.22.0 accept (measured, docs/engine-facts.md): backslash escapes inside strings,
 block comments that do not nest, `//` line comments, and Unicode spaces as whitespace, including
 U+180E, which Python's `\\s` does not match but the engines' lexer does. Words take any Unicode letter,
 so `readé_parquet(` is one (unknown) name and never `_parquet(`.

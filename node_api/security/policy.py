@@ -17,7 +17,7 @@ A statement passes two phases:
 Anything not listed is refused with 403 `forbidden_statement`, so a function or operator that a new
 engine version adds stays refused until someone reviews it here. tests/policy/ compare these lists
 with each engine's own catalog (`CALL show_functions()`) and with the plans of a statement corpus.
-Engine facts behind the entries are in docs/kuzu-engine-facts.md.
+Engine facts behind the entries are in docs/engine-facts.md.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 from node_api.backends.base import StatementKind
-from node_api.backends.errors import InvalidQuery, QueryForbidden
+from node_api.backends.errors import InvalidQuery, QueryForbidden, Unsupported
 from node_api.security.cypher_tokens import (
     Token,
     dotted_name,
@@ -87,10 +87,39 @@ class StatementPolicy:
     plan_functions: Mapping[str, str] = field(default_factory=dict)  # internal plan-only table functions
     has_plan_phase: bool = False
     max_query_length: int = 10_000
+    # Functions of reviewed extensions this node has not loaded -> the extension: 400 not_supported.
+    missing_extensions: Mapping[str, str] = field(default_factory=dict)
 
     def limited(self, max_query_length: int) -> StatementPolicy:
         """This profile with the node's query length limit (KUZU_MAX_QUERY_LENGTH)."""
         return dataclasses.replace(self, max_query_length=max_query_length)
+
+    def with_extensions(self, loaded: frozenset[str] | set[str]) -> StatementPolicy:
+        """This profile with the functions of the `loaded` extensions allowed; those of every other
+        reviewed extension answer 400 not_supported naming it (EXTENSIONS). Kuzu's profile has its
+        statically linked four already."""
+        functions, table_functions = dict(self.functions), dict(self.table_functions)
+        refused = dict(self.refused_functions)
+        missing: dict[str, str] = {}
+        for name, extension in EXTENSIONS.items():
+            names = {*extension.functions, *extension.table_functions}
+            if name in loaded:
+                functions.update(extension.functions)
+                table_functions.update(extension.table_functions)
+            elif not names <= {*self.functions, *self.table_functions}:
+                missing.update(dict.fromkeys(names, name))
+        if "fts" in loaded:
+            # Kuzu 0.11.3's fact (FTS makes macros, then show_functions segfaults), assumed of the fork too.
+            table_functions.pop("SHOW_FUNCTIONS", None)
+            refused["SHOW_FUNCTIONS"] = _KUZU_EXTENSION_REFUSED["SHOW_FUNCTIONS"]
+        return dataclasses.replace(self, functions=functions, table_functions=table_functions,
+                                   refused_functions=refused, missing_extensions=missing)
+
+    def _missing(self, name: str) -> None:
+        extension = self.missing_extensions.get(name)
+        if extension is not None:
+            raise Unsupported(f"{name} needs the {extension} extension, which this node has not loaded "
+                              "(LADYBUG_EXTENSION_DIR, docs/engine-facts.md)", extension=extension, function=name)
 
     # ---- phase 1: tokens
 
@@ -196,6 +225,7 @@ class StatementPolicy:
             called.append(name)
             if name in self.functions:
                 continue
+            self._missing(name)
             if name in self.refused_functions:
                 raise QueryForbidden(f"function {name} is not allowed: {self.refused_functions[name]}",
                                      function=name)
@@ -216,6 +246,7 @@ class StatementPolicy:
         if after is not None and after.text == "=":
             raise QueryForbidden(f"CALL {name}=... is not allowed: engine settings belong to the node",
                                  setting=name)
+        self._missing(name)
         if name in self.refused_functions:
             raise QueryForbidden(f"CALL {name} is not allowed: {self.refused_functions[name]}", function=name)
         spec = self.table_functions.get(name)
@@ -390,10 +421,12 @@ _KUZU_COMMON_FUNCTIONS = _names(_PURE, """
     # Operators are catalog entries too; they never appear as `name(`.
     "an arithmetic operator", "% * + - / ^")
 
-_KUZU_EXTENSION_FUNCTIONS = _names(_PURE + " (JSON extension, built into Kuzu 0.11.3)", """
+_JSON_FUNCTIONS = _names(_PURE + " (JSON extension)", """
     ARRAY_TO_JSON CAST_TO_JSON JSON JSON_ARRAY JSON_ARRAY_LENGTH JSON_CONTAINS JSON_EXTRACT JSON_KEYS
     JSON_MERGE_PATCH JSON_OBJECT JSON_QUOTE JSON_STRUCTURE JSON_VALID ROW_TO_JSON TO_JSON
-""") | _names(_PURE + " (FTS extension)", "STEM")
+""")
+_FTS_FUNCTIONS = _names(_PURE + " (FTS extension)", "STEM")
+_KUZU_EXTENSION_FUNCTIONS = _JSON_FUNCTIONS | _FTS_FUNCTIONS  # statically linked into Kuzu 0.11.3
 
 _INTROSPECTION = "schema introspection of the tenant's own database"
 _PROJECTED = ("projected graphs live on one engine connection, in memory; nothing reaches disk "
@@ -413,12 +446,14 @@ _KUZU_COMMON_TABLE_FUNCTIONS: dict[str, TableFunction] = {
     "DROP_PROJECTED_GRAPH": TableFunction(_PROJECTED),
 }
 
-_KUZU_EXTENSION_TABLE_FUNCTIONS: dict[str, TableFunction] = {
+_FTS_TABLE_FUNCTIONS: dict[str, TableFunction] = {
     "QUERY_FTS_INDEX": TableFunction("full-text search of the tenant's own index",
                                      options=frozenset({"K", "B", "CONJUNCTIVE", "TOP"})),
     "CREATE_FTS_INDEX": TableFunction("builds a full-text index on the tenant's own table", writes=True,
                                       options=frozenset({"STEMMER", "IGNORE_PATTERN"}), explain_runs_it=True),
     "DROP_FTS_INDEX": TableFunction("drops the tenant's own full-text index", writes=True, explain_runs_it=True),
+}
+_VECTOR_TABLE_FUNCTIONS: dict[str, TableFunction] = {
     "QUERY_VECTOR_INDEX": TableFunction("nearest-neighbour search of the tenant's own index",
                                         options=frozenset({"EFS", "BLIND_SEARCH_UP_SEL",
                                                            "DIRECTED_SEARCH_UP_SEL"})),
@@ -428,10 +463,30 @@ _KUZU_EXTENSION_TABLE_FUNCTIONS: dict[str, TableFunction] = {
                                          explain_runs_it=True),
     "DROP_VECTOR_INDEX": TableFunction("drops the tenant's own vector index", writes=True,
                                        options=frozenset({"SKIP_IF_NOT_EXISTS"}), explain_runs_it=True),
-    **{name: TableFunction(_ALGORITHM, options=_ALGO_OPTIONS) for name in (
-        "PAGE_RANK", "PR", "WCC", "WEAKLY_CONNECTED_COMPONENTS", "SCC", "STRONGLY_CONNECTED_COMPONENTS",
-        "SCC_KO", "STRONGLY_CONNECTED_COMPONENTS_KOSARAJU", "KCORE", "K_CORE_DECOMPOSITION", "LOUVAIN")},
 }
+_ALGO_TABLE_FUNCTIONS: dict[str, TableFunction] = {
+    name: TableFunction(_ALGORITHM, options=_ALGO_OPTIONS) for name in (
+        "PAGE_RANK", "PR", "WCC", "WEAKLY_CONNECTED_COMPONENTS", "SCC", "STRONGLY_CONNECTED_COMPONENTS",
+        "SCC_KO", "STRONGLY_CONNECTED_COMPONENTS_KOSARAJU", "KCORE", "K_CORE_DECOMPOSITION", "LOUVAIN")}
+_KUZU_EXTENSION_TABLE_FUNCTIONS = _FTS_TABLE_FUNCTIONS | _VECTOR_TABLE_FUNCTIONS | _ALGO_TABLE_FUNCTIONS
+
+
+@dataclass(frozen=True)
+class Extension:
+    """An engine extension the node may load (reviewed: its functions, by the Kuzu 0.11.3 lists, where
+    these four are statically linked; LadybugDB 0.22.0 loads them from files, LADYBUG_EXTENSION_DIR)."""
+
+    functions: Mapping[str, str]
+    table_functions: Mapping[str, TableFunction]
+
+
+EXTENSIONS: Mapping[str, Extension] = {
+    "algo": Extension({}, _ALGO_TABLE_FUNCTIONS),
+    "fts": Extension(_FTS_FUNCTIONS, _FTS_TABLE_FUNCTIONS),
+    "json": Extension(_JSON_FUNCTIONS, {}),
+    "vector": Extension({}, _VECTOR_TABLE_FUNCTIONS),
+}
+
 
 _KUZU_COMMON_REFUSED: dict[str, str] = {
     "CURRENT_SETTING": _SETTINGS,
@@ -528,8 +583,9 @@ KUZU = StatementPolicy(
     has_plan_phase=True,
 )
 
-# ---- LadybugDB 0.22.0: Kuzu's fork. No FTS/vector/algorithm/JSON extension is built in (installing
-# one needs INSTALL, refused), a few functions and statements are new.
+# ---- LadybugDB 0.22.0: Kuzu's fork. No FTS/vector/algorithm/JSON extension is built in: the node loads
+# the files an operator put in LADYBUG_EXTENSION_DIR (`with_extensions`; INSTALL stays refused). A few
+# functions and statements are new.
 
 LADYBUG = dataclasses.replace(
     KUZU,
@@ -549,7 +605,10 @@ LADYBUG = dataclasses.replace(
         **_names(_INTERNALS + " (and the node's disk)", "DISK_INFO DISK_SIZE_INFO"),
     },
     refused_starts={**KUZU.refused_starts, "ANALYZE": "not reviewed for ladybug"},
-    operators=_KUZU_OPERATORS | {"QUERY_PRIMARY_KEY_LOOKUP": Operator("reads the tenant's own primary key index")},
+    operators=_KUZU_OPERATORS | {
+        "QUERY_PRIMARY_KEY_LOOKUP": Operator("reads the tenant's own primary key index"),
+        "COUNT_REL_TABLE": Operator("counts the rows of the tenant's own relationship table"),
+    },
     refused_operators=_KUZU_REFUSED_OPERATORS | _names(_KUZU_REFUSED_OBJECTS["GRAPH"], "CREATE_GRAPH USE_GRAPH"),
 )
 
@@ -658,7 +717,9 @@ NEO4J = StatementPolicy(
 PROFILES: Mapping[str, StatementPolicy] = {p.engine: p for p in (KUZU, LADYBUG, NEO4J)}
 
 
-def policy_for(engine: str, max_query_length: int) -> StatementPolicy:
-    """The profile of `engine` ("kuzu", "ladybug", "neo4j") with the node's query length limit.
-    Raises KeyError for an engine without a reviewed profile."""
-    return PROFILES[engine].limited(max_query_length)
+def policy_for(engine: str, max_query_length: int, extensions: frozenset[str] = frozenset()) -> StatementPolicy:
+    """The profile of `engine` ("kuzu", "ladybug", "neo4j") with the node's query length limit and, for
+    the embedded engines, the extensions it loaded. Raises KeyError for an engine without a reviewed
+    profile."""
+    policy = PROFILES[engine].limited(max_query_length)
+    return policy.with_extensions(extensions) if policy.has_plan_phase else policy

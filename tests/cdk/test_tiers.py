@@ -53,6 +53,7 @@ def test_one_shared_master_and_memory_fits(env: str) -> None:
 def test_node_environment_uses_node_api_setting_names() -> None:
     standard, *_, shared = load_tiers("prod")
     assert standard.node_environment() == {
+        "GRAPH_BACKEND_TYPE": "ladybug",  # the default engine of new nodes (README, "Engines")
         "KUZU_NODE_TYPE": "writer",
         "WRITER_TIER": "standard",
         "KUZU_MAX_MEMORY_MB": str(10 * 2 * GB),
@@ -82,6 +83,17 @@ def test_node_environment_uses_node_api_setting_names() -> None:
             "min <= max",
         ),
         ("y: {}", "no tiers"),
+        (
+            "x:\n  a: {node_type: writer, instance_type: r7g.large, databases_per_instance: 1,"
+            " memory_per_db_mb: 10, min: 0, max: 1, volume_size_gb: 1, engine: neo4j}",
+            "engine must be one of",
+        ),
+        (
+            "x:\n  a: {node_type: writer, instance_type: r7g.large, databases_per_instance: 1,"
+            " memory_per_db_mb: 10, min: 0, max: 1, volume_size_gb: 1, engine: kuzu,"
+            " ladybug_extensions_s3_url: 's3://b/ext/'}",
+            "of a ladybug tier",
+        ),
     ],
 )
 def test_invalid_config_is_rejected(tmp_path: Path, body: str, message: str) -> None:
@@ -89,3 +101,27 @@ def test_invalid_config_is_rejected(tmp_path: Path, body: str, message: str) -> 
     path.write_text(body)
     with pytest.raises(TierConfigError, match=message):
         load_tiers("x", path)
+
+
+def test_engine_and_extension_fetch_are_per_tier(tmp_path: Path) -> None:
+    """LadybugDB by default, Kuzu selectable; extension files fetched only when a tier names a prefix."""
+    path = tmp_path / "tiers.yml"
+    path.write_text(
+        "x:\n"
+        "  plain: {node_type: writer, instance_type: r7g.large, databases_per_instance: 1, memory_per_db_mb: 10,"
+        " min: 0, max: 1, volume_size_gb: 1}\n"
+        "  old: {node_type: writer, instance_type: r7g.large, databases_per_instance: 1, memory_per_db_mb: 10,"
+        " min: 0, max: 1, volume_size_gb: 1, engine: kuzu}\n"
+        "  ext: {node_type: writer, instance_type: r7g.large, databases_per_instance: 1, memory_per_db_mb: 10,"
+        " min: 0, max: 1, volume_size_gb: 1, ladybug_extensions_s3_url: 's3://artifacts/lbug/0.22.0/'}\n")
+    plain, old, ext = load_tiers("x", path)
+    assert plain.node_environment()["GRAPH_BACKEND_TYPE"] == "ladybug"
+    assert "LADYBUG_EXTENSIONS_S3_URL" not in plain.node_environment()
+    assert old.node_environment()["GRAPH_BACKEND_TYPE"] == "kuzu"
+    assert ext.node_environment()["LADYBUG_EXTENSIONS_S3_URL"] == "s3://artifacts/lbug/0.22.0/"
+
+
+def test_bootstrap_fetches_extensions_only_when_asked() -> None:
+    script = (Path(__file__).resolve().parents[2] / "cdk" / "node" / "bootstrap.sh").read_text()
+    assert 'if [ -n "${LADYBUG_EXTENSIONS_S3_URL:-}" ]; then' in script
+    assert "LADYBUG_EXTENSION_DIR=/opt/graph-node/extensions" in script

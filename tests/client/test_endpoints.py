@@ -102,7 +102,7 @@ def test_wrong_key_is_an_authentication_error(node: ClientNode) -> None:
 
 def test_health_info_and_database_status(client: GraphClient, people_graph: str) -> None:
     status = client.health()
-    assert status.ready and status.backend == "kuzu"
+    assert status.ready and status.backend == "ladybug"  # the default engine
     assert client.live().status == "alive"
     info = client.info()
     assert info.database_count >= 1 and "max_concurrent_queries" in info.limits

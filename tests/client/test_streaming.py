@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 
 import pytest
 
@@ -12,6 +13,15 @@ from tests.client.conftest import API_KEY, ClientNode
 
 N = 20_000  # the node sends KUZU_CHUNK_SIZE=100 rows per line: 200 lines
 COUNT = f"UNWIND range(1, {N}) AS x RETURN x, x * 2 AS double"
+
+
+@pytest.fixture(scope="module")
+def node(tmp_path_factory: pytest.TempPathFactory, embedded_engine: str) -> Iterator[ClientNode]:
+    """A node of each embedded engine (streams are read chunk by chunk from the engine's result)."""
+    env = {"KUZU_CHUNK_SIZE": "100", "GRAPH_BACKEND_TYPE": embedded_engine}
+    n = ClientNode(tmp_path_factory.mktemp(f"streaming-{embedded_engine}") / "dbs", env).start()
+    yield n
+    n.stop()
 
 
 @pytest.fixture(scope="module")

@@ -17,11 +17,12 @@ from contract_api import API_KEY, Api  # noqa: E402
 from node_api import app as app_module  # noqa: E402
 from node_api.settings import NodeSettings  # noqa: E402
 from tests.support.arcadedb_server import ROOT_PASSWORD, ArcadeDBServer  # noqa: E402
+from tests.support.engines import EMBEDDED_ENGINES  # noqa: E402
 
 
 def _settings(kind: str, tmp_path: Path, server: ArcadeDBServer | None) -> NodeSettings:
     values: dict[str, object] = {
-        "GRAPH_BACKEND_TYPE": "kuzu" if kind == "kuzu" else "neo4j_community",
+        "GRAPH_BACKEND_TYPE": kind if kind in EMBEDDED_ENGINES else "neo4j_community",
         "KUZU_DATABASE_PATH": str(tmp_path / "dbs"),
         "GRAPH_API_KEY": API_KEY,
         "KUZU_MAX_DATABASES_PER_NODE": 20,
@@ -35,7 +36,7 @@ def _settings(kind: str, tmp_path: Path, server: ArcadeDBServer | None) -> NodeS
     return NodeSettings(**values)  # type: ignore[arg-type]
 
 
-@pytest.fixture(params=["kuzu", "neo4j"])
+@pytest.fixture(params=[*EMBEDDED_ENGINES, "neo4j"])
 async def api(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
               ) -> AsyncIterator[Api]:
     kind = request.param

@@ -115,7 +115,9 @@ def node_factory(tmp_path: Path) -> Iterator[type]:
     started: list[LiveNode] = []
 
     def start(**env: str) -> LiveNode:
-        node = LiveNode(tmp_path / f"dbs{len(started)}", env=env).start()
+        # Kuzu: its faults (the segfault, range() outside the pool, slow interrupts) are what this
+        # suite causes; LadybugDB runs the same guards (docs/engine-facts.md) but has fixed the first.
+        node = LiveNode(tmp_path / f"dbs{len(started)}", env={"GRAPH_BACKEND_TYPE": "kuzu", **env}).start()
         started.append(node)
         return node
 

@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-from tests.node_api.conftest import PERSON_DDL
+from node_api.settings import NodeSettings
+from tests.node_api.conftest import PERSON_DDL, make_settings
 from tests.support.node import create_db, cypher
+
+
+@pytest.fixture
+def settings_factory(tmp_path: Path, embedded_engine: str) -> Callable[..., NodeSettings]:
+    """This module runs on each embedded engine."""
+    return lambda **overrides: make_settings(tmp_path / "dbs", **{"backend_type": embedded_engine, **overrides})
 
 FORBIDDEN = [
     "COPY Person FROM '/etc/passwd'",
@@ -60,11 +68,13 @@ async def two_tenants(client, tmp_path):
 
 @pytest.mark.parametrize("statement", FORBIDDEN)
 async def test_forbidden_statements(two_tenants, statement, tmp_path, settings_factory):
-    other = Path(settings_factory().base_path) / "tenant_b" / "graph.kuzu"
+    backend = two_tenants.app.state.node.backend
+    other = Path(settings_factory().base_path) / "tenant_b" / backend.profile.graph_file
     query = statement.format(tmp=tmp_path, other=other)
     response = await cypher(two_tenants, "tenant_a", query)
     assert response.status_code in (400, 403), response.text
-    assert response.json()["error"]["code"] in ("forbidden_statement", "invalid_query")
+    # not_supported: LadybugDB without the FTS extension says so before it judges the options.
+    assert response.json()["error"]["code"] in ("forbidden_statement", "invalid_query", "not_supported")
     assert not (tmp_path / "leak.csv").exists()
     assert not (tmp_path / "export").exists()
 
@@ -81,6 +91,14 @@ async def test_allowed_lookalikes(two_tenants):
 
 
 async def test_full_text_index_with_builtin_stopwords_works(two_tenants):
+    backend = two_tenants.app.state.node.backend
+    if "fts" not in backend.extensions:
+        # An engine without the FTS extension (LadybugDB, LADYBUG_EXTENSION_DIR empty) names what is missing.
+        response = await cypher(two_tenants, "tenant_a", "CALL CREATE_FTS_INDEX('Person', 'names', ['name'])")
+        assert response.status_code == 400, response.text
+        error = response.json()["error"]
+        assert error["code"] == "not_supported" and error["details"]["extension"] == "fts", error
+        return
     await cypher(two_tenants, "tenant_a", "CREATE (:Person {id: 1, name: 'ada lovelace'})")
     created = await cypher(two_tenants, "tenant_a", "CALL CREATE_FTS_INDEX('Person', 'names', ['name'])")
     assert created.status_code == 200, created.text

@@ -56,6 +56,13 @@ async def backup(client: httpx.AsyncClient, graph_id: str, destination: str = "l
     return task["result"]
 
 
+async def backup_portable(client: httpx.AsyncClient, graph_id: str, destination: str = "local") -> dict[str, Any]:
+    task = await wait_task(client, await client.post(f"/databases/{graph_id}/backup",
+                                                     json={"destination": destination, "format": "portable"}))
+    assert task["status"] == "succeeded", task
+    return task["result"]
+
+
 async def restore(client: httpx.AsyncClient, graph_id: str, location: str, target: str | None = None,
                   ) -> dict[str, Any]:
     body: dict[str, Any] = {"location": location}

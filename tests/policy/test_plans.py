@@ -103,7 +103,7 @@ def test_explain_is_never_sent_for_statements_explain_would_run() -> None:
 
 
 def test_kuzu_runs_index_functions_under_explain(tmp_path) -> None:
-    """The engine fact behind TableFunction.explain_runs_it (docs/kuzu-engine-facts.md)."""
+    """The engine fact behind TableFunction.explain_runs_it (docs/engine-facts.md)."""
     answer = run_probe("kuzu", tmp_path / "db", SETUP["common"], [
         "EXPLAIN CALL create_fts_index('P', 'made_by_explain', ['name'])", "CALL show_indexes() RETURN index_name"])
     assert ["made_by_explain"] in answer["results"][1]["rows"]

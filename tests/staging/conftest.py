@@ -50,6 +50,7 @@ def base_path(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-async def client(staging_settings: StagingSettings, base_path: Path) -> AsyncIterator[httpx.AsyncClient]:
-    async with running_node(node_settings(base_path)) as c:
+async def client(staging_settings: StagingSettings, base_path: Path, embedded_engine: str,
+                 ) -> AsyncIterator[httpx.AsyncClient]:
+    async with running_node(node_settings(base_path, backend_type=embedded_engine)) as c:
         yield c

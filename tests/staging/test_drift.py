@@ -7,6 +7,7 @@ from __future__ import annotations
 import decimal
 import json
 import socket
+import uuid
 from pathlib import Path
 
 import boto3
@@ -19,6 +20,12 @@ from node_api.core.staging.errors import SourceUnreachable
 from node_api.core.staging.manager import StagingManager
 from staging.helpers import BUCKET, create_graph, entities, put_parquet, stage
 from tests.support.aws import REGION
+
+
+@pytest.fixture(scope="module")
+def embedded_engine() -> str:
+    """DuckDB's side of staging: the graph engine does not matter here, so one engine (the default)."""
+    return "ladybug"
 
 
 def _files(root: Path, case: str, *tables: pa.Table) -> str:
@@ -223,11 +230,12 @@ async def test_access_denied_by_the_storage(client, graph, s3, s3_endpoint):
     put_parquet(s3, "private/e.parquet", entities(3))
     iam = boto3.client("iam", endpoint_url=s3_endpoint, region_name=REGION)
     keys = {}
+    suffix = uuid.uuid4().hex[:8]  # the moto server lives for the session; this test runs per engine
     for user in ("nobody", "reader"):
-        iam.create_user(UserName=user)
-        keys[user] = iam.create_access_key(UserName=user)["AccessKey"]
+        iam.create_user(UserName=user + suffix)
+        keys[user] = iam.create_access_key(UserName=user + suffix)["AccessKey"]
     iam.put_user_policy(
-        UserName="reader",
+        UserName="reader" + suffix,
         PolicyName="read",
         PolicyDocument=json.dumps(
             {

@@ -21,6 +21,12 @@ from node_api.core.staging.sources import open_reader, parse_source
 from staging.helpers import create_graph, entities, put_parquet, stage
 
 
+@pytest.fixture(scope="module")
+def embedded_engine() -> str:
+    """DuckDB's side of staging: the graph engine does not matter here, so one engine (the default)."""
+    return "ladybug"
+
+
 @pytest.fixture
 async def two_graphs(client, s3, base_path: Path):
     put_parquet(s3, "lock/entity.parquet", entities(20))

@@ -23,6 +23,12 @@ from node_api.core.staging.sql_functions import (
 )
 from staging.helpers import create_graph, entities, put_parquet, stage
 
+
+@pytest.fixture(scope="module")
+def embedded_engine() -> str:
+    """DuckDB's side of staging: the graph engine does not matter here, so one engine (the default)."""
+    return "ladybug"
+
 GRAPH = "g_policy"
 
 

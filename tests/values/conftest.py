@@ -1,5 +1,5 @@
 """One seeded graph per engine (tests/values/cases.py), served in-process (raw JSON / NDJSON / SSE) and by a
-real node process (both Python clients). The Kuzu graph is built once and copied for the live node;
+real node process (both Python clients). The Kuzu and LadybugDB graphs are built once each and copied for the live node;
 the Neo4j graph lives in the session's ArcadeDB server."""
 
 from __future__ import annotations
@@ -24,8 +24,8 @@ from tests.values.cases import CLOCK_NS, KUZU_DDL, KUZU_SEED, NEO4J_DDL, NEO4J_S
 KUZU_GRAPH = "values"
 
 
-async def _build_kuzu(base: Path) -> None:
-    async with node_client(make_settings(base)) as client:
+async def _build_embedded(base: Path, engine: str) -> None:
+    async with node_client(make_settings(base, backend_type=engine)) as client:
         await create_db(client, KUZU_GRAPH, ddl=KUZU_DDL)
         for statement in KUZU_SEED:
             response = await cypher(client, KUZU_GRAPH, statement)
@@ -35,24 +35,26 @@ async def _build_kuzu(base: Path) -> None:
         assert loaded.rows_loaded == 1
 
 
-@pytest.fixture(scope="session")
-def kuzu_base(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    base = tmp_path_factory.mktemp("values-kuzu") / "dbs"
-    asyncio.run(_build_kuzu(base))
+@pytest.fixture(scope="module")
+def embedded_base(tmp_path_factory: pytest.TempPathFactory, embedded_engine: str) -> Path:
+    """The values graph on each embedded engine (the `embedded_engine` parameter)."""
+    base = tmp_path_factory.mktemp(f"values-{embedded_engine}") / "dbs"
+    asyncio.run(_build_embedded(base, embedded_engine))
     return base
 
 
 @pytest.fixture
-async def kuzu_http(kuzu_base: Path) -> AsyncIterator[httpx.AsyncClient]:
-    async with node_client(make_settings(kuzu_base)) as client:
+async def embedded_http(embedded_base: Path, embedded_engine: str) -> AsyncIterator[httpx.AsyncClient]:
+    async with node_client(make_settings(embedded_base, backend_type=embedded_engine)) as client:
         yield client
 
 
-@pytest.fixture(scope="session")
-def kuzu_live(kuzu_base: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveNode]:
-    copy = tmp_path_factory.mktemp("values-kuzu-live") / "dbs"
-    shutil.copytree(kuzu_base, copy)
-    node = LiveNode(copy).start()
+@pytest.fixture(scope="module")
+def embedded_live(embedded_base: Path, embedded_engine: str, tmp_path_factory: pytest.TempPathFactory,
+                  ) -> Iterator[LiveNode]:
+    copy = tmp_path_factory.mktemp(f"values-{embedded_engine}-live") / "dbs"
+    shutil.copytree(embedded_base, copy)
+    node = LiveNode(copy, {"GRAPH_BACKEND_TYPE": embedded_engine}).start()
     try:
         yield node
     finally:

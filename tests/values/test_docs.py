@@ -26,29 +26,29 @@ def test_every_typed_example_reads_and_writes_back() -> None:
         assert json.loads(dumps(encode_value(decode_value(wire)))) == wire, text
 
 
-def test_the_client_example_runs_as_written(kuzu_live: LiveNode) -> None:
+def test_the_client_example_runs_as_written(embedded_live: LiveNode) -> None:
     code = re.search(r"```python\n(from client import GraphClient.*?)```", DOC, re.S)
     assert code is not None
-    source = code.group(1).replace("http://127.0.0.1:8001", kuzu_live.url).replace('"g"', repr(KUZU_GRAPH))
+    source = code.group(1).replace("http://127.0.0.1:8001", embedded_live.url).replace('"g"', repr(KUZU_GRAPH))
     scope: dict = {"api_key": API_KEY}
     exec(source, scope)  # noqa: S102 - the documented snippet itself
     comments = re.findall(r"# (.+)", source)
     assert repr(scope["day"]) + ", " + repr(scope["big"]) == comments[0]
     from client import GraphClient
 
-    with GraphClient(kuzu_live.url, API_KEY) as c:
+    with GraphClient(embedded_live.url, API_KEY) as c:
         again = c.query(KUZU_GRAPH, "RETURN $d = date('2024-01-31'), $b = 9007199254740993",
                         {"d": scope["day"], "b": scope["big"]}).rows
     assert repr(again) == comments[1]
 
 
-def test_the_cli_takes_typed_parameters_and_prints_the_wire_form(kuzu_live: LiveNode) -> None:
+def test_the_cli_takes_typed_parameters_and_prints_the_wire_form(embedded_live: LiveNode) -> None:
     """docs/clients.md: `-p` takes typed JSON; `--format json|ndjson` prints values as the API sends them."""
     from typer.testing import CliRunner
 
     from client.cli import app
 
-    args = ["--url", kuzu_live.url, "--api-key", API_KEY, "query", KUZU_GRAPH,
+    args = ["--url", embedded_live.url, "--api-key", API_KEY, "query", KUZU_GRAPH,
             "RETURN $d = date('2024-01-31') AS same, $d AS d, 9007199254740993 AS big",
             "-p", 'd={"$type": "Date", "_value": "2024-01-31"}']
     result = CliRunner().invoke(app, [*args, "--format", "ndjson"])

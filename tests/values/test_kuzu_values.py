@@ -13,9 +13,11 @@ from tests.values.conftest import KUZU_GRAPH
 from tests.values.support import CLIENT_TRANSPORTS, RAW_TRANSPORTS, report
 
 
-def test_each_case_returns_the_type_it_covers(kuzu_base) -> None:
-    """The engine itself says which type each case returns, so the coverage test can trust the cases."""
-    database = kuzu.Database(str(kuzu_base / KUZU_GRAPH / "graph.kuzu"), read_only=True)
+@pytest.mark.parametrize("embedded_engine", ["kuzu"], indirect=True)  # kuzu is imported in this process
+def test_each_case_returns_the_type_it_covers(embedded_base) -> None:
+    """The engine itself says which type each case returns, so the coverage test can trust the cases
+    (LadybugDB's: tests/values/test_embedded_engines.py, in a process of its own)."""
+    database = kuzu.Database(str(embedded_base / KUZU_GRAPH / "graph.kuzu"), read_only=True)
     conn = kuzu.Connection(database)
     try:
         wrong = {}
@@ -32,14 +34,14 @@ def test_each_case_returns_the_type_it_covers(kuzu_base) -> None:
 
 
 @pytest.mark.parametrize("transport", RAW_TRANSPORTS)
-async def test_every_type_on_the_wire(kuzu_http, transport: str) -> None:
-    report(await raw_problems(kuzu_http, KUZU_GRAPH, KUZU_CASES, transport))
+async def test_every_type_on_the_wire(embedded_http, transport: str) -> None:
+    report(await raw_problems(embedded_http, KUZU_GRAPH, KUZU_CASES, transport))
 
 
-async def test_every_value_sent_back_compares_equal(kuzu_http) -> None:
-    report(await raw_round_trip_problems(kuzu_http, KUZU_GRAPH, KUZU_CASES))
+async def test_every_value_sent_back_compares_equal(embedded_http) -> None:
+    report(await raw_round_trip_problems(embedded_http, KUZU_GRAPH, KUZU_CASES))
 
 
 @pytest.mark.parametrize("transport", CLIENT_TRANSPORTS)
-def test_every_type_through_the_clients(kuzu_live: LiveNode, transport: str) -> None:
-    report(client_problems(kuzu_live.url, KUZU_GRAPH, KUZU_CASES, transport))
+def test_every_type_through_the_clients(embedded_live: LiveNode, transport: str) -> None:
+    report(client_problems(embedded_live.url, KUZU_GRAPH, KUZU_CASES, transport))

@@ -101,8 +101,8 @@ def test_encodes_each_python_form() -> None:
     ({"$type": "Node", "_value": {"_element_id": "0:0", "_labels": ["A"], "_properties": {}}}, "p"),
     (json.loads("[" * 100 + "]" * 100), "p" + "[0]" * 65),
 ])
-async def test_unreadable_parameters_are_400(kuzu_http, value, path) -> None:  # type: ignore[no-untyped-def]
-    response = await kuzu_http.post(f"/databases/{KUZU_GRAPH}/query",
+async def test_unreadable_parameters_are_400(embedded_http, value, path) -> None:  # type: ignore[no-untyped-def]
+    response = await embedded_http.post(f"/databases/{KUZU_GRAPH}/query",
                                     json={"cypher": "RETURN $p", "parameters": {"p": value}})
     assert response.status_code == 400, response.text
     error = response.json()["error"]
@@ -114,13 +114,13 @@ async def _kuzu(client, cypher: str, **parameters):  # type: ignore[no-untyped-d
     return await client.post(f"/databases/{KUZU_GRAPH}/query", json={"cypher": cypher, "parameters": parameters})
 
 
-async def test_maps_of_one_list_keep_their_own_values(kuzu_http) -> None:
+async def test_maps_of_one_list_keep_their_own_values(embedded_http) -> None:
     """The engine assigns the fields of a list's maps by position, in the last map's order (measured):
     the node gives every map one order, so no value changes field."""
-    response = await _kuzu(kuzu_http, "RETURN $p", p=[{"a": 1, "b": 2}, {"b": 3, "a": 4}])
+    response = await _kuzu(embedded_http, "RETURN $p", p=[{"a": 1, "b": 2}, {"b": 3, "a": 4}])
     assert response.status_code == 200, response.text
     assert response.json()["rows"] == [[[{"a": 1, "b": 2}, {"a": 4, "b": 3}]]]
-    different = await _kuzu(kuzu_http, "RETURN $p", p=[{"a": 1}, {"b": 2}])
+    different = await _kuzu(embedded_http, "RETURN $p", p=[{"a": 1}, {"b": 2}])
     assert different.status_code == 400 and different.json()["error"]["code"] == "invalid_parameter"
 
 
@@ -132,15 +132,15 @@ async def test_maps_of_one_list_keep_their_own_values(kuzu_http) -> None:
     {"$type": "Duration", "_value": "PT0.000000001S"},  # intervals hold microseconds
     {"$type": "Duration", "_value": "P-1M2D"},  # months only when no part is negative
 ])
-async def test_values_the_engine_cannot_take_are_400(kuzu_http, value) -> None:  # type: ignore[no-untyped-def]
-    response = await _kuzu(kuzu_http, "RETURN $p", p=value)
+async def test_values_the_engine_cannot_take_are_400(embedded_http, value) -> None:  # type: ignore[no-untyped-def]
+    response = await _kuzu(embedded_http, "RETURN $p", p=value)
     assert response.status_code == 400, response.text
     error = response.json()["error"]
     assert error["code"] == "invalid_parameter" and error["details"]["parameter"].startswith("p")
     assert "KU_UNREACHABLE" not in error["message"]
 
 
-async def test_values_sent_as_text_still_compare(kuzu_http) -> None:
+async def test_values_sent_as_text_still_compare(embedded_http) -> None:
     """Values the engine's Python API cannot take go as the engine's own text (embedded_parameters)."""
     checks = {
         "CAST('170141183460469231731687303715884105727' AS INT128) = $p": {"$type": "Integer",
@@ -152,14 +152,14 @@ async def test_values_sent_as_text_still_compare(kuzu_http) -> None:
                                                          "_value": "2024-01-02T03:04:05+02:00"},
     }
     for cypher, value in checks.items():
-        response = await _kuzu(kuzu_http, f"RETURN {cypher}", p=value)
+        response = await _kuzu(embedded_http, f"RETURN {cypher}", p=value)
         assert response.status_code == 200, (cypher, response.text)
         assert response.json()["rows"] == [[True]], cypher
 
 
-async def test_user_maps_are_never_graph_values(kuzu_http) -> None:
+async def test_user_maps_are_never_graph_values(embedded_http) -> None:
     """The issue's example: a struct with the engine's reserved keys stays the struct the user wrote."""
-    response = await _kuzu(kuzu_http, "RETURN {_label: 'X', _id: 7, x: 1} AS s, {_src: 1, _dst: 2, _label: 'R', "
+    response = await _kuzu(embedded_http, "RETURN {_label: 'X', _id: 7, x: 1} AS s, {_src: 1, _dst: 2, _label: 'R', "
                                       "_id: 3} AS r, {_nodes: [], _rels: []} AS p")
     assert response.json()["rows"] == [[{"_label": "X", "_id": 7, "x": 1},
                                         {"_src": 1, "_dst": 2, "_label": "R", "_id": 3},

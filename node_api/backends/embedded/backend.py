@@ -44,6 +44,7 @@ from node_api.backends.embedded.cgroups import CgroupLimits, enter_cgroup
 from node_api.backends.embedded.errors import worker_gone_error
 from node_api.backends.embedded.parameters import embedded_parameters
 from node_api.backends.embedded.pool import OpenDatabase
+from node_api.backends.embedded.portable import FILE_PATTERN, PORTABLE_FORMAT
 from node_api.backends.embedded.process import (
     EngineFailure,
     ExitReason,
@@ -68,7 +69,7 @@ from node_api.backends.errors import (
 from node_api.backends.messages import public_message
 from node_api.core.logs import get_logger
 from node_api.security.paths import validate_graph_id, validate_identifier
-from node_api.security.policy import policy_for
+from node_api.security.policy import EXTENSIONS, policy_for
 from node_api.settings import NodeSettings
 
 log = get_logger(__name__)
@@ -78,14 +79,16 @@ _BUSY_RETRY_S = 0.5
 
 class EmbeddedBackend(GraphBackend):
     capabilities = Capabilities(multiple_databases=True, s3_copy=True, staging_tables=True, native_backup=True)
+    portable_formats = frozenset({PORTABLE_FORMAT})
 
     def __init__(self, settings: NodeSettings, profile: EngineProfile) -> None:
         self.settings = settings
         self.profile = profile
         self.kind = profile.name
         self.engine_version = profile.version
-        # A native backup holds the database file and its WAL, nothing else (core/backup/archive.py).
-        self.backup_file_pattern = re.compile(re.escape(profile.graph_file) + r"(\.wal)?")
+        # A native backup holds the database file and its WAL, a portable one the files of portable.py;
+        # nothing else is ever extracted from an archive (core/backup/archive.py).
+        self.backup_file_pattern = re.compile(re.escape(profile.graph_file) + r"(\.wal)?|" + FILE_PATTERN)
         self.storage_version: int | None = None  # learned from the first worker (the engine's)
         self.catalog = Catalog(settings.base_path, profile)
         self.policy = policy_for(profile.policy, settings.max_query_length)
@@ -113,7 +116,45 @@ class EmbeddedBackend(GraphBackend):
         self._spares: list[asyncio.Future[WorkerProcess]] = []
         self._closing = False
         self.extension_dirs: list[Path] = []  # read-only for workers (LADYBUG_EXTENSION_DIR)
+        self.extension_files = self._extension_files()  # loaded by every worker at open
+        self.extensions: tuple[str, ...] = tuple(sorted(profile.static_extensions))  # what tenants may use
+        self.extension_errors: dict[str, str] = {}
         self.sandbox = "unknown"  # as the last worker reported it
+
+    def _extension_files(self) -> dict[str, Path]:
+        """{name: file} of the reviewed extensions (policy.EXTENSIONS) in LADYBUG_EXTENSION_DIR, for an
+        engine that loads extension files; other files there are logged and left alone."""
+        directory, suffix = self.settings.ladybug_extension_dir, self.profile.extension_suffix
+        if directory is None or suffix is None:
+            return {}
+        directory = directory.resolve()
+        self.extension_dirs.append(directory)
+        found: dict[str, Path] = {}
+        for path in sorted(directory.glob(f"lib*{suffix}")) if directory.is_dir() else []:
+            name = path.name[3:-len(suffix)]
+            if name in EXTENSIONS:
+                found[name] = path
+            else:
+                log.warning("extension file not loaded: not reviewed for tenants (node_api/security/policy.py)",
+                            file=str(path))
+        if not directory.is_dir():
+            log.warning("LADYBUG_EXTENSION_DIR is not a directory: no extension is loaded", path=str(directory))
+        return found
+
+    async def _probe_extensions(self) -> None:
+        """Loads the extension files once in a worker of its own: tenants may use what loaded, and a
+        statement needing anything else answers 400 not_supported naming the extension."""
+        build_dir = await self.new_build_dir("_extensions")
+        try:
+            worker = await self._start_worker(self.catalog.build_file(build_dir), build_dir.name)
+            await worker.stop()
+        finally:
+            await self.discard_build(build_dir)
+        self.extensions = tuple(sorted(self.profile.static_extensions | worker.extensions))
+        self.extension_errors = worker.extension_errors
+        for name, error in self.extension_errors.items():
+            log.error("extension could not be loaded", extension=name, file=str(self.extension_files[name]),
+                      error=error)
 
     # ---- backend lifecycle
 
@@ -127,9 +168,13 @@ class EmbeddedBackend(GraphBackend):
                         "see docs/engine-migration.md", engine=self.kind, graphs=sorted(self._foreign))
         self.cgroups = await asyncio.to_thread(CgroupLimits.detect)
         self.supervisor.start()
+        if self.extension_files:
+            await self._probe_extensions()
+        self.policy = policy_for(self.profile.policy, self.settings.max_query_length, frozenset(self.extensions))
         self._keep_spares()
         self._reaper = asyncio.create_task(self._reap_idle(), name="embedded-idle-reaper")
         log.info("embedded engine ready", engine=self.kind, engine_version=self.engine_version,
+                 extensions=list(self.extensions),
                  memory_enforcement="cgroup" if self.cgroups else "sampling",
                  worker_budget_mb=self.limits.memory_limit_bytes >> 20)
 
@@ -240,7 +285,7 @@ class EmbeddedBackend(GraphBackend):
         worker = await self._take_worker()
         self._keep_spares()
         try:
-            await worker.open(path, label=label, read_only=self.extension_dirs)
+            await worker.open(path, label=label, read_only=self.extension_dirs, extensions=self.extension_files)
         except EngineFailure as failure:
             raise BackendError(f"database {label} cannot be opened: {public_message(failure.message)}") from None
         except WorkerGone as gone:
@@ -605,6 +650,11 @@ class EmbeddedBackend(GraphBackend):
         from node_api.backends.embedded import backup
 
         return await backup.snapshot(self, graph_id, destination_dir)
+
+    async def portable_backup(self, graph_id: str, destination_dir: Path) -> dict[str, Any]:
+        from node_api.backends.embedded import backup
+
+        return await backup.portable_snapshot(self, graph_id, destination_dir)
 
     async def restore(self, graph_id: str, source_dir: Path, *, schema_type: str) -> DatabaseInfo:
         from node_api.backends.embedded import backup

@@ -13,6 +13,13 @@ Engine facts (kuzu 0.11.3, measured here; LadybugDB 0.22.0 the same):
 - Never open a second Database on a served path: one process per database, always (the copy is
   what the scratch worker opens).
 - Native files are engine- and storage-version-specific: a restore checks both (`check_compatible`).
+
+A portable backup (portable.py: DDL plus Parquet) is written by the live database's worker inside a
+read-only transaction (a snapshot; writers go on) into a directory within the graph's own directory
+(the only place the worker may write), then moved into the destination. It restores into either
+embedded engine: the files go into a fresh build directory, a scratch worker (which may read only its
+build directory) runs the directory's scripts (what `IMPORT DATABASE` runs), and the result is checked against
+the manifest (every table's row count, the tables and their properties) before it is swapped in.
 """
 
 from __future__ import annotations
@@ -21,11 +28,14 @@ import asyncio
 import json
 import shutil
 import time
+import uuid
 from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from node_api.backends.base import DatabaseInfo, GraphSchema
+from node_api.backends.base import DatabaseInfo, GraphSchema, StatementKind
+from node_api.backends.embedded import portable
+from node_api.backends.embedded.catalog import EXPORT_PREFIX
 from node_api.backends.errors import BackendError
 from node_api.core.backup.archive import MANIFEST_NAME
 from node_api.core.backup.errors import BackupCorrupt, IncompatibleBackup
@@ -92,6 +102,108 @@ async def snapshot(backend: EmbeddedBackend, graph_id: str, destination: Path) -
     }
 
 
+async def portable_snapshot(backend: EmbeddedBackend, graph_id: str, destination: Path) -> dict[str, Any]:
+    """Writes graph_id in the portable format into destination; returns manifest facts, among them
+    every exported file's rows and sha256 (`exported_files`) and every table's row count."""
+    meta = backend.graph_meta(graph_id)
+    graph_dir = backend.catalog.graph_dir(graph_id)
+    tag = uuid.uuid4().hex[:8]
+    export_dir, scratch = graph_dir / f"{EXPORT_PREFIX}portable-{tag}", graph_dir / f"{EXPORT_PREFIX}schema-{tag}"
+    try:
+        async with backend.session(graph_id, StatementKind.READ) as session:
+            schema = await session.schema(timeout_s=backend.settings.max_query_timeout_s)
+            exported = await session.export_portable(export_dir, scratch,
+                                                     timeout_s=backend.settings.max_query_timeout_s)
+
+        def _move() -> None:
+            destination.mkdir(parents=True, exist_ok=True)
+            for entry in exported["files"]:
+                shutil.move(export_dir / entry["name"], destination / entry["name"])
+
+        await asyncio.to_thread(_move)
+    finally:
+        await asyncio.to_thread(shutil.rmtree, export_dir, True)
+        await asyncio.to_thread(shutil.rmtree, scratch, True)
+    counts = exported["row_counts"]
+    warnings = list(exported["warnings"])
+    if schema.indexes:  # tenant-made (FTS, vector): primary keys' own are not listed (engine_ops.read_schema)
+        warnings.append("indexes (full-text, vector) are not carried by the portable format; recreate them "
+                        "after the restore")
+    return {
+        "engine": backend.kind,
+        "engine_version": backend.engine_version,
+        "storage_version": backend.storage_version,
+        "backup_format": "portable",
+        "portable": True,
+        "portable_format": portable.PORTABLE_FORMAT,
+        "graph_id": graph_id,
+        "schema_type": meta.schema_type,
+        "database_created_at": meta.created_at.isoformat(),
+        "node_count": sum(counts["node_tables"].values()),
+        "rel_count": sum(counts["rel_tables"].values()),
+        "consistency": "snapshot",
+        "schema": canonical(schema),
+        "row_counts": counts,
+        "exported_files": exported["files"],
+        "ddl": exported["ddl"],
+        "warnings": warnings,
+    }
+
+
+def _tables(schema: dict[str, Any]) -> dict[str, Any]:
+    """What a portable restore must reproduce: tables, their properties and node pairs (indexes are
+    not carried)."""
+    return {key: [{k: t.get(k) for k in ("name", "kind", "properties", "from_tables", "to_tables", "comment")}
+                  for t in schema.get(key, [])] for key in ("node_tables", "rel_tables")}
+
+
+def _check_exported_files(manifest: dict[str, Any]) -> None:
+    """The archive's files (their sha256 checked on extraction) are the files the worker exported."""
+    archived = {f.get("name"): f.get("sha256") for f in manifest.get("files", []) if isinstance(f, dict)}
+    exported = manifest.get("exported_files")
+    if not isinstance(exported, list) or not exported:
+        raise BackupCorrupt("the portable backup's manifest lists no exported files")
+    for entry in exported:
+        if not isinstance(entry, dict) or archived.get(entry.get("name")) != entry.get("sha256"):
+            raise BackupCorrupt("the portable backup's files differ from the checksums taken at export")
+    if set(archived) != {e["name"] for e in exported}:
+        raise BackupCorrupt("the portable backup's archive holds other files than were exported")
+
+
+async def _import_portable(backend: EmbeddedBackend, build_dir: Path, source: Path, manifest: dict[str, Any]) -> None:
+    """Loads a portable backup into a fresh build, then checks it against the manifest. The node runs
+    the directory's schema.cypher and copy.cypher itself, statement by statement, as `IMPORT DATABASE`
+    does: Kuzu 0.11.3's IMPORT DATABASE hangs with max_num_threads=1 (measured). The files are read
+    from inside the build directory: the scratch worker may read nothing else."""
+    _check_exported_files(manifest)
+    staged = build_dir / "portable-import"
+
+    def _stage() -> list[str]:
+        staged.mkdir()
+        for entry in manifest["exported_files"]:
+            shutil.move(source / entry["name"], staged / entry["name"])
+        return portable.import_statements(staged, backend.policy.check)
+
+    try:
+        try:
+            statements = await asyncio.to_thread(_stage)
+        except portable.NotPortable as exc:
+            raise BackupCorrupt(f"the portable backup's scripts are not the node's: {exc}") from None
+        async with backend.scratch(build_dir) as session:
+            try:
+                await session.script(statements, transaction=False, timeout_s=backend.settings.max_query_timeout_s)
+            except BackendError as exc:
+                raise BackupCorrupt(f"the portable backup could not be imported: {exc.message}") from None
+            schema, _raw, counts = await session.describe()
+    finally:
+        await asyncio.to_thread(shutil.rmtree, staged, True)
+    if counts != manifest.get("row_counts"):
+        raise BackupCorrupt("the imported database's row counts differ from the backup's manifest",
+                            expected=manifest.get("row_counts"), found=counts)
+    if _tables(canonical(schema)) != _tables(manifest.get("schema") or {}):
+        raise BackupCorrupt("the imported database's tables differ from the backup's manifest")
+
+
 def check_compatible(backend: EmbeddedBackend, manifest: dict[str, Any]) -> None:
     found = (manifest.get("engine"), manifest.get("engine_version"))
     here = (backend.kind, backend.engine_version)
@@ -122,7 +234,13 @@ async def restore(backend: EmbeddedBackend, graph_id: str, source: Path, *, sche
     it in (an existing graph) or publishes it (a new one). Any failure before that leaves the live
     database as it was; a new graph_id is held against the node's capacity from the start."""
     manifest = json.loads(await asyncio.to_thread((source / MANIFEST_NAME).read_text))
-    check_compatible(backend, manifest)
+    is_portable = manifest.get("portable_format") is not None
+    if is_portable:
+        if manifest.get("portable_format") not in backend.portable_formats:
+            raise IncompatibleBackup(f"this node cannot read the portable format {manifest.get('portable_format')!r}",
+                                     backup_format=manifest.get("portable_format"))
+    else:
+        check_compatible(backend, manifest)
     meta = backend.new_meta(graph_id, schema_type or str(manifest.get("schema_type", "custom")))
     profile = backend.profile
 
@@ -137,8 +255,11 @@ async def restore(backend: EmbeddedBackend, graph_id: str, source: Path, *, sche
                 raise BackupCorrupt("the backup holds no database file")
 
         try:
-            await asyncio.to_thread(_move)
-            await _verify(backend, build_dir, manifest)
+            if is_portable:
+                await _import_portable(backend, build_dir, source, manifest)
+            else:
+                await asyncio.to_thread(_move)
+                await _verify(backend, build_dir, manifest)
         except BaseException:
             await backend.discard_build(build_dir)
             raise

@@ -23,6 +23,7 @@ from node_api.backends.embedded.profiles import EngineProfile
 from node_api.security.paths import graph_dir, validate_graph_id
 
 META_FILE = "meta.json"
+EXPORT_PREFIX = ".export-"  # scratch directories of exports inside a graph's directory (backup.py, rebuild.py)
 
 
 @dataclass(frozen=True)
@@ -63,10 +64,13 @@ class Catalog:
 
     def prepare(self) -> None:
         self.base.mkdir(parents=True, exist_ok=True)
-        # Leftovers of a crash: half-built and deleted databases are never served.
+        # Leftovers of a crash: half-built and deleted databases are never served, and exports a worker
+        # was writing inside a graph's directory (portable backups, schema exports) are dropped.
         for leftover in (self.creating, self.trash):
             shutil.rmtree(leftover, ignore_errors=True)
             leftover.mkdir()
+        for export in self.base.glob(f"*/{EXPORT_PREFIX}*"):
+            shutil.rmtree(export, ignore_errors=True)
 
     def graph_dir(self, graph_id: str) -> Path:
         return graph_dir(self.base, graph_id)

@@ -6,11 +6,16 @@ Messages reach clients only through `public_message` (no engine internals in a r
 
 from __future__ import annotations
 
+import re
+
 from node_api.backends import errors
 from node_api.backends.embedded.process import EngineFailure, ExitReason, WorkerGone
 from node_api.backends.messages import log_engine_error, public_message
 
 _CALLER_FAULTS = ("Parser exception", "Binder exception", "Catalog exception")
+# LadybugDB 0.22.0: "Catalog exception: function STEM is not defined. This function exists in the FTS
+# extension. ..." (the policy answers first for reviewed extensions; this covers the rest).
+_NEEDS_EXTENSION = re.compile(r"This function exists in the (\w+) extension")
 
 
 def translate(failure: EngineFailure, *, engine: str, timed_out: bool = False) -> errors.BackendError:
@@ -19,6 +24,12 @@ def translate(failure: EngineFailure, *, engine: str, timed_out: bool = False) -
     message = failure.message
     public = public_message(message)
     log_engine_error(engine, failure, public)
+    if failure.error_type == "NotPortable":  # portable.py: the graph holds what the format cannot carry
+        return errors.Unsupported(f"this graph cannot be written as a portable backup: {public}")
+    if needs := _NEEDS_EXTENSION.search(message):
+        extension = needs.group(1).lower()
+        return errors.Unsupported(f"the statement needs the {extension} extension, which this node has not "
+                                  "loaded (LADYBUG_EXTENSION_DIR)", extension=extension)
     if "Interrupted" in message:
         if timed_out:
             return errors.QueryTimeout("the query ran past its timeout and was interrupted")

@@ -5,7 +5,7 @@ Guards measured on this machine (kuzu 0.11.3; LadybugDB 0.22.0 the same unless d
   OpenDatabase (one worker) per graph.
 - One write transaction per database at a time, and a second fails at once: writes take
   `write_lock` first, so they queue here instead of failing in the engine. Reads run concurrently
-  (MVCC) on other channels.
+  (MVCC) on other channels. (LadybugDB's `enable_multi_writes` is left off: docs/engine-facts.md.)
 - Channels are checked out exclusively: an engine connection never serves two requests at once.
 - A connection whose transaction failed to begin segfaults on its next query (Kuzu 0.11.3): the
   worker closes such connections (and any that saw an unexpected error) and the channel is dropped.

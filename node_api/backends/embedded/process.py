@@ -18,7 +18,7 @@ import pickle
 import signal
 import socket
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
@@ -127,6 +127,8 @@ class WorkerProcess:
         self.engine_version = ""
         self.storage_version = 0
         self.sandbox = ""  # how the worker confined itself: "landlock abi N" or "unavailable"
+        self.extensions: frozenset[str] = frozenset()  # loaded at open
+        self.extension_errors: dict[str, str] = {}
         self._pidfd: int | None = None
         try:
             self._pidfd = os.pidfd_open(process.pid)
@@ -159,10 +161,12 @@ class WorkerProcess:
         node_end.setblocking(False)
         return cls(process, node_end, "spare", limits, on_exit)
 
-    async def open(self, path: Path, *, label: str, read_only: Sequence[Path] = ()) -> None:
+    async def open(self, path: Path, *, label: str, read_only: Sequence[Path] = (),
+                   extensions: Mapping[str, Path] | None = None) -> None:
         """Opens `path` in this worker; it confines itself to `path`'s directory (read-write) and
-        `read_only` beside its code (sandbox.py). Raises EngineFailure if the engine cannot open the
-        database (the worker is then stopped), WorkerGone if the worker died."""
+        `read_only` beside its code (sandbox.py), then loads `extensions` ({name: file}; `extensions`
+        and `extension_errors` say what became of them). Raises EngineFailure if the engine cannot open
+        the database (the worker is then stopped), WorkerGone if the worker died."""
         self.label = label
         limits = self.limits
         try:
@@ -170,6 +174,7 @@ class WorkerProcess:
                 "op": "open", "path": str(path), "buffer_pool_bytes": limits.buffer_pool_bytes,
                 "threads": limits.threads, "max_db_size_bytes": limits.max_db_size_bytes,
                 "read_write": [str(path.parent)], "read_only": [str(p) for p in read_only],
+                "extensions": {name: str(file) for name, file in (extensions or {}).items()},
             })
             async with asyncio.timeout(limits.open_timeout_s):
                 reply = await self._read_control()
@@ -183,6 +188,9 @@ class WorkerProcess:
         self.engine_version = str(reply.get("engine_version", ""))
         self.sandbox = str(reply.get("sandbox", "unavailable"))
         self.storage_version = int(reply.get("storage_version", 0))
+        loaded = reply.get("extensions") or {}
+        self.extensions = frozenset(str(n) for n in loaded.get("loaded", []))
+        self.extension_errors = {str(k): str(v) for k, v in (loaded.get("failed") or {}).items()}
 
     async def _send_control(self, header: dict[str, Any], fds: Sequence[int] = ()) -> None:
         packet = control_packet(header)

@@ -22,6 +22,10 @@ class EngineProfile:
     distribution: str  # the package on the index, for its version without importing it
     graph_file: str  # the database file inside a graph's directory
     policy: str  # the statement policy (node_api/security/policy.py) for this engine
+    # Extensions compiled into the engine (Kuzu 0.11.3: `CALL show_loaded_extensions()` says STATIC LINK).
+    static_extensions: frozenset[str] = frozenset()
+    # The suffix of loadable extension files (`lib<name><suffix>`), None: the engine loads none here.
+    extension_suffix: str | None = None
 
     @property
     def wal_file(self) -> str:
@@ -37,9 +41,12 @@ class EngineProfile:
         return version(self.distribution)
 
 
-KUZU = EngineProfile(name="kuzu", module="kuzu", distribution="kuzu", graph_file="graph.kuzu", policy="kuzu")
+KUZU = EngineProfile(name="kuzu", module="kuzu", distribution="kuzu", graph_file="graph.kuzu", policy="kuzu",
+                     static_extensions=frozenset({"algo", "fts", "json", "vector"}))
+# LadybugDB's wheel links no extension in; `INSTALL` downloads them (never at run time on a node): an
+# operator places lib<name>.lbug_extension files in LADYBUG_EXTENSION_DIR and workers LOAD them.
 LADYBUG = EngineProfile(name="ladybug", module="ladybug", distribution="ladybug", graph_file="graph.lbug",
-                        policy="ladybug")
+                        policy="ladybug", extension_suffix=".lbug_extension")
 PROFILES = {p.name: p for p in (KUZU, LADYBUG)}
 
 

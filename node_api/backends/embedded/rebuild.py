@@ -1,9 +1,8 @@
 """Rebuild: a fresh database from the live one's schema and new data, swapped in when complete.
 
 The build happens beside the live database (`.creating/`, a path nothing serves, in a worker of its
-own), from the live schema exported with `EXPORT DATABASE (SCHEMA_ONLY=true)` — Kuzu 0.11.3 exports
-exact table, rel-group and multiplicity DDL, but not DEFAULTs or comments. The export is the node's
-own statement, run in the live database's worker into the build directory. Tables load in the order
+own), from the live schema as DDL (portable.schema_only: the engines' own schema exports lose DEFAULTs
+and comments in Kuzu 0.11.3 and refuse rel groups in LadybugDB 0.22.0, docs/engine-facts.md). Tables load in the order
 given (node tables before relationship tables). Only when every table is in does the backend swap
 it in (`EmbeddedBackend.replace_database`); any failure before leaves the live database untouched.
 """
@@ -19,7 +18,7 @@ from typing import TYPE_CHECKING
 import pyarrow as pa
 
 from node_api.backends.base import StatementKind
-from node_api.backends.embedded.engine_ops import string_literal
+from node_api.backends.embedded.catalog import EXPORT_PREFIX
 from node_api.backends.errors import QueryFailed
 
 if TYPE_CHECKING:
@@ -29,17 +28,15 @@ Loads = Sequence[tuple[str, Callable[[], pa.Table]]]
 
 
 async def export_schema(backend: EmbeddedBackend, graph_id: str) -> list[str]:
-    """The live graph's DDL, as the engine exports it. The export goes to a scratch directory inside
+    """The live graph's DDL (portable.schema_only: tables with their DEFAULTs, multiplicities, sequences
+    and comments). The engine's schema export it reads multiplicities from goes to a scratch path inside
     the graph's own directory: the worker may write nowhere else (sandbox.py)."""
-    export_dir = backend.catalog.graph_dir(graph_id) / f".schema-export-{uuid.uuid4().hex[:8]}"
+    scratch = backend.catalog.graph_dir(graph_id) / f"{EXPORT_PREFIX}schema-{uuid.uuid4().hex[:8]}"
     try:
         async with backend.session(graph_id, StatementKind.READ) as session:
-            await session.script([f"EXPORT DATABASE {string_literal(str(export_dir))} (SCHEMA_ONLY=true)"],
-                                 transaction=False, timeout_s=backend.settings.max_query_timeout_s)
-        text = await asyncio.to_thread((export_dir / "schema.cypher").read_text)
+            return await session.ddl(scratch, timeout_s=backend.settings.max_query_timeout_s)
     finally:
-        await asyncio.to_thread(shutil.rmtree, export_dir, True)
-    return [s.strip() for s in text.split(";\n") if s.strip()]
+        await asyncio.to_thread(shutil.rmtree, scratch, True)
 
 
 async def rebuild(

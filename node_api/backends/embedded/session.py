@@ -11,6 +11,7 @@ import asyncio
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import orjson
@@ -94,6 +95,19 @@ class EngineSession:
         """(schema, the schema as the engine reported it, row counts per table)."""
         reply, _ = await self.call({"op": "describe"}, timeout_s=timeout_s)
         return schema_from_wire(reply["schema"]), reply["schema"], reply["row_counts"]
+
+    async def export_portable(self, directory: Path, scratch: Path, *, timeout_s: float | None) -> dict[str, Any]:
+        """Writes the database in the portable format (portable.py) into `directory`, which must lie in
+        the worker's own directory: {ddl, files, row_counts, warnings}. Unsupported (400) when the graph
+        holds what the format cannot carry."""
+        reply, _ = await self.call({"op": "export_portable", "directory": str(directory), "scratch": str(scratch)},
+                                   timeout_s=timeout_s, statement="EXPORT (portable)")
+        return dict(reply["export"])
+
+    async def ddl(self, scratch: Path, *, timeout_s: float | None) -> list[str]:
+        """The database's schema as DDL (portable.schema_only); `scratch` lies in the worker's directory."""
+        reply, _ = await self.call({"op": "ddl", "scratch": str(scratch)}, timeout_s=timeout_s)
+        return [str(s) for s in reply["ddl"]]
 
     async def copy(self, table_name: str, arrow_ipc: bytes | memoryview, *, ignore_errors: bool,
                    timeout_s: float | None) -> tuple[int, list[str]]:

@@ -2,7 +2,9 @@
 
 An embedded engine's buffer pool is no cap on a query's memory: Kuzu 0.11.3 keeps `range()` lists,
 hash tables and result collectors outside it (one query reached 24 GB; measured growth here
-~1.25 GB/s). So the budget is enforced on the worker process, two ways:
+~1.25 GB/s); LadybugDB 0.22.0 streams results but still builds `range()` lists and `collect()` outside
+it (1 GB for a 256 MB pool, docs/engine-facts.md). So the budget is enforced on the worker process,
+two ways:
 
 - cgroup v2 (cgroups.py), where the node may create cgroups (a systemd unit with `Delegate=yes`,
   see cdk/node/graph-node.service): each worker's `memory.max` is its budget and the kernel stops it

@@ -29,7 +29,7 @@ import traceback
 from pathlib import Path
 from typing import Any
 
-from node_api.backends.embedded import engine_ops, sandbox
+from node_api.backends.embedded import engine_ops, portable, sandbox
 from node_api.backends.embedded.protocol import (
     PeerClosed,
     recv_control,
@@ -41,7 +41,8 @@ from node_api.core.memory import release_free_memory
 
 _PR_SET_PDEATHSIG = 1
 # A connection that saw one of these is closed instead of serving again: after a failed BEGIN
-# ("Cannot start a new write transaction") Kuzu 0.11.3 segfaults on the connection's next query.
+# ("Cannot start a new write transaction") Kuzu 0.11.3 and LadybugDB 0.22.0 both segfault on the
+# connection's next query (docs/engine-facts.md).
 _DISCARD_MARKERS = ("transaction", "Transaction", "Interrupted", "Connection exception", "Buffer manager")
 _TRIM_AFTER_BYTES = 64 << 20  # give freed heap back after a result this large (glibc keeps it)
 
@@ -143,6 +144,11 @@ class ChannelServer(threading.Thread):
             data = pa.ipc.open_stream(pa.py_buffer(blobs[0])).read_all()
             loaded, warnings = engine_ops.copy_arrow(conn, header["table"], data, ignore_errors=header["ignore_errors"])
             return {"loaded": loaded, "warnings": warnings}, []
+        if op == "export_portable":
+            self.property_types.forget()
+            return {"export": portable.export(conn, Path(header["directory"]), Path(header["scratch"]))}, []
+        if op == "ddl":
+            return {"ddl": portable.schema_only(conn, Path(header["scratch"]))}, []
         if op == "bye":
             return {}, []
         raise ValueError(f"unknown operation {op!r}")
@@ -155,6 +161,26 @@ class ChannelServer(threading.Thread):
             if len(data) > _TRIM_AFTER_BYTES:
                 release_free_memory()
         return {"rows": count, "done": done}, [data]
+
+
+def load_extensions(engine: Any, database: Any, files: dict[str, str]) -> tuple[list[str], dict[str, str]]:
+    """`LOAD EXTENSION '<file>'` for each {name: file} (the node lists only reviewed extensions); an
+    extension is loaded per Database, before any channel serves. Returns (loaded names, {name: error})."""
+    loaded: list[str] = []
+    failed: dict[str, str] = {}
+    if not files:
+        return loaded, failed
+    conn = engine.Connection(database)
+    try:
+        for name, path in sorted(files.items()):
+            try:
+                conn.execute(f"LOAD EXTENSION {engine_ops.string_literal(path)}").close()
+                loaded.append(name)
+            except RuntimeError as exc:
+                failed[name] = str(exc)
+    finally:
+        conn.close()
+    return loaded, failed
 
 
 def serve(engine_name: str, control: socket.socket) -> None:
@@ -176,9 +202,11 @@ def serve(engine_name: str, control: socket.socket) -> None:
     except Exception as exc:  # noqa: BLE001 - reported to the node, which answers for it
         send_control_reply(control, {"ok": False, "error": {"type": type(exc).__name__, "message": str(exc)}})
         return
+    loaded, failed = load_extensions(engine, database, header.get("extensions") or {})
     send_control_reply(control, {"ok": True, "pid": os.getpid(), "sandbox": confinement,
                                  "engine_version": str(engine.__version__),
-                           "storage_version": int(engine.Database.get_storage_version())})
+                                 "storage_version": int(engine.Database.get_storage_version()),
+                                 "extensions": {"loaded": loaded, "failed": failed}})
     channels: dict[int, ChannelServer] = {}
     property_types = engine_ops.PropertyTypes()
     try:

@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from node_api.backends.base import GraphBackend
-from node_api.backends.errors import DatabaseBusy, DatabaseExists, DatabaseNotFound
+from node_api.backends.errors import DatabaseBusy, DatabaseExists, DatabaseNotFound, Unsupported
 from node_api.core.backup.archive import FORMAT, MANIFEST_NAME, Packed, declared_files, extract, pack, scan
 from node_api.core.backup.errors import BackupCorrupt, BackupError, BackupUntrusted, IncompatibleBackup
 from node_api.core.backup.locations import Location, Locations
@@ -74,15 +74,19 @@ class BackupService:
         """Nothing to let go of: the tasks are the node's registry's."""
 
     # ---- backup
-    async def start_backup(self, graph_id: str, destination: str) -> Task:
+    async def start_backup(self, graph_id: str, destination: str, backup_format: str = "native") -> Task:
+        """`backup_format`: "native" (the engine's files) or "portable" (another engine can restore it:
+        backend.portable_formats, docs/engine-migration.md)."""
         await self.backend.database_info(graph_id)  # 404 / 409 busy before anything is queued
+        if backup_format == "portable" and not self.backend.portable_formats:
+            raise Unsupported(f"the {self.backend.kind} backend writes no portable backup format")
         location = self.locations.for_new(graph_id, destination)
         await asyncio.to_thread(self.signer.keys)  # 503 now, not after the copy, if nothing can sign
 
         async def job(ctx: TaskContext) -> dict[str, Any]:
             started = time.perf_counter()
             try:
-                result = await self._backup(ctx, location)
+                result = await self._backup(ctx, location, backup_format)
             except BaseException:
                 self._observe("backup", False, started, 0)
                 raise
@@ -91,17 +95,22 @@ class BackupService:
 
         registry = self.tasks
         return registry.submit("backup", job, graph_id=graph_id, serial_key=f"backup:{graph_id}",
-                               params={"destination": destination, "location": str(location)})
+                               params={"destination": destination, "location": str(location),
+                                       "format": backup_format})
 
-    async def _backup(self, ctx: TaskContext, location: Location) -> dict[str, Any]:
+    async def _backup(self, ctx: TaskContext, location: Location, backup_format: str) -> dict[str, Any]:
         started = time.perf_counter()
         backend = self.backend
         work = Path(await asyncio.to_thread(tempfile.mkdtemp, prefix=f"backup-{location.backup_id}-",
                                             dir=self.locations.work))
         data_dir = work / "data"
         try:
-            ctx.report(progress=1, message="copying the database")
-            facts = await backend.backup(location.graph_id, data_dir)
+            if backup_format == "portable":
+                ctx.report(progress=1, message="exporting the database (portable format)")
+                facts = await backend.portable_backup(location.graph_id, data_dir)
+            else:
+                ctx.report(progress=1, message="copying the database")
+                facts = await backend.backup(location.graph_id, data_dir)
             copied_s = time.perf_counter() - started
             try:
                 names = await asyncio.to_thread(scan, data_dir, backend.backup_file_pattern)
@@ -138,6 +147,8 @@ class BackupService:
             "location": str(location),
             "destination": location.kind,
             "graph_id": location.graph_id,
+            "backup_format": facts.get("backup_format", "native"),
+            "engine": facts.get("engine"),
             "size_bytes": info.size_bytes,
             "raw_bytes": info.raw_bytes,
             "sha256": info.sha256,
@@ -150,6 +161,7 @@ class BackupService:
             "duration_seconds": round(elapsed, 3),
             "mb_per_s": round(info.raw_bytes / 1e6 / max(elapsed, 1e-6), 1),
             "pruned": pruned,
+            "warnings": facts.get("warnings", []),
         }
 
     # ---- retention
@@ -234,9 +246,11 @@ class BackupService:
             raise BackupCorrupt(f"this backup is not {FORMAT}: refusing to restore it")
         declared_files(expected, backend.backup_file_pattern)
         # A backend whose backups are engine files needs the same engine version; one that writes a
-        # portable format (Neo4j: JSON lines, replayed through Cypher) says so with `portable`.
+        # portable format (Neo4j: JSON lines, replayed through Cypher) says so with `portable`. A format
+        # the backend lists in `portable_formats` restores whichever engine wrote it (Kuzu <-> LadybugDB).
         same_version = expected.get("engine_version") == backend.engine_version or expected.get("portable") is True
-        if expected.get("engine") != backend.kind or not same_version:
+        cross_engine = expected.get("portable_format") in backend.portable_formats
+        if not cross_engine and (expected.get("engine") != backend.kind or not same_version):
             raise IncompatibleBackup(
                 f"this backup was written by {expected.get('engine')} {expected.get('engine_version')}; this node "
                 f"runs {backend.kind} {backend.engine_version}, which cannot open its files. Restore it on a "
@@ -298,6 +312,8 @@ class BackupService:
             "key_id": expected["signature"]["key_id"],
             "node_count": expected.get("node_count"),
             "rel_count": expected.get("rel_count"),
+            "backup_format": expected.get("backup_format", "native"),
+            "backup_engine": expected.get("engine"),
             "duration_seconds": round(elapsed, 3),
             "mb_per_s": round(raw / 1e6 / max(elapsed, 1e-6), 1),
         }
