@@ -566,24 +566,34 @@ class EmbeddedBackend(GraphBackend):
                 rows.extend(chunk)
             return QueryResult(result.columns, rows)
 
-    async def judge(self, graph_id: str, cypher: str, parameters: Mapping[str, Any] | None,
-                    token_kind: StatementKind, *, timeout_s: float) -> StatementKind:
-        """The statement policy's second phase: the engine's own plan of the statement, judged by the
-        node (security/policy.py judge_plan). Verdicts are kept per open database by statement text,
-        so a repeated (parameterized) statement is planned once per worker."""
-        explain = self.policy.explain(cypher)
-        if explain is None:
-            return token_kind
+    @asynccontextmanager
+    async def _judged_session(
+        self, graph_id: str, cypher: str, parameters: Mapping[str, Any], token_kind: StatementKind, *,
+        timeout_s: float,
+    ) -> AsyncIterator[tuple[EngineSession, StatementKind]]:
+        """A session to run `cypher` on, with the statement's kind: the policy's second phase (the
+        engine's own plan, judged by security/policy.py judge_plan) runs first on the same checked-out
+        connection, so a statement is admitted to its database once, not once per phase (else a
+        waiter queued between the phases would take its place). Verdicts are kept per open database
+        by statement text: a repeated (parameterized) statement is planned once per worker."""
         handle = await self._handle(graph_id)
-        verdict = handle.verdict(cypher)
-        if verdict is None:
-            # EXPLAIN of a write opens a write transaction in Kuzu (measured: a concurrent write then
-            # fails with "Cannot start a new write transaction"): it takes the lane its kind needs.
-            async with self.session(graph_id, token_kind) as session:
+        explain = self.policy.explain(cypher)
+        known = handle.verdict(cypher) if explain is not None else token_kind
+        # EXPLAIN of a write opens a write transaction in Kuzu (measured: a concurrent write then
+        # fails with "Cannot start a new write transaction"): it takes the lane its kind needs.
+        kind = token_kind if known is None else _stronger(known, token_kind)
+        async with self.session(graph_id, kind) as session:
+            if known is None:
+                assert explain is not None
                 plan = await session.plan(explain, parameters, timeout_s=timeout_s)
-            verdict = self.policy.judge_plan(plan, StatementKind.READ)  # QueryForbidden
-            handle.remember(cypher, verdict)
-        return StatementKind.WRITE if StatementKind.WRITE in (verdict, token_kind) else StatementKind.READ
+                known = self.policy.judge_plan(plan, StatementKind.READ)  # QueryForbidden
+                handle.remember(cypher, known)
+            if _stronger(known, token_kind) is kind:
+                yield session, kind
+                return
+        # The plan holds a write the tokens did not show: the statement moves to the write lane.
+        async with self.session(graph_id, StatementKind.WRITE) as session:
+            yield session, StatementKind.WRITE
 
     @asynccontextmanager
     async def stream(
@@ -591,8 +601,7 @@ class EmbeddedBackend(GraphBackend):
         kind: StatementKind, chunk_size: int,
     ) -> AsyncIterator[ResultStream]:
         parameters = embedded_parameters(parameters or {}, self.kind)  # InvalidParameter (400)
-        kind = await self.judge(graph_id, cypher, parameters, kind, timeout_s=timeout_s)
-        async with self.session(graph_id, kind) as session:
+        async with self._judged_session(graph_id, cypher, parameters, kind, timeout_s=timeout_s) as (session, kind):
             result = await session.query(cypher, parameters, timeout_s=timeout_s, chunk_rows=chunk_size,
                                          writes=kind is StatementKind.WRITE)
             try:
@@ -668,3 +677,8 @@ def arrow_ipc(data: pa.Table) -> memoryview:
     with pa.ipc.new_stream(sink, data.schema) as writer:
         writer.write_table(data)
     return memoryview(sink.getvalue())
+
+
+def _stronger(a: StatementKind, b: StatementKind) -> StatementKind:
+    """WRITE if either kind writes: a statement runs on the lane of its most demanding part."""
+    return StatementKind.WRITE if StatementKind.WRITE in (a, b) else StatementKind.READ
