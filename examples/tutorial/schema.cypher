@@ -1,0 +1,2 @@
+CREATE NODE TABLE Person(id INT64, name STRING, born INT64, city STRING, PRIMARY KEY(id));
+CREATE REL TABLE KNOWS(FROM Person TO Person, since INT64);

@@ -1,0 +1,143 @@
+"""Every runnable example of the docs runs as written, against a real node.
+
+Each fenced ```bash / ```sh / ```shell / ```python block of README.md and docs/*.md (tests/docs/blocks.py)
+is one test, named `file:line`. The blocks of a page run in order, as a reader pastes them, against a
+node of that page's own: a `graph-node` process on 127.0.0.1 with its own base path, port, staging root
+and memory limits. The page's env block (`<!-- docs-test: env -->`) names the variables the examples
+use; the test sets them to its node (URL, API key, staging root) and runs every other block:
+
+- bash with `set -euo pipefail`, and `curl` failing on an HTTP error (`--fail-with-body`), so an
+  answer of 4xx/5xx fails the block as a wrong command would;
+- Python as a script, both from the repository root, within BLOCK_TIMEOUT_S.
+
+A block marked `<!-- docs-test: skip <reason> -->` is reported as skipped with its reason; any other
+block that fails, fails its test. Two exceptions live here, not in the markdown: the README's opening
+block (it must stay the README's first lines: the foreground node and the whole suite) and
+docs/benchmarks.md (benchmark runs of minutes; the page belongs to the benchmark runs).
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.docs.blocks import ENV_DEFAULTS, Block, MarkerError, blocks, check_env_block
+from tests.node_api.conftest import API_KEY, REPO_ROOT, LiveNode
+
+BLOCK_TIMEOUT_S = 120
+NOT_RUN_HERE = {
+    REPO_ROOT / "docs" / "benchmarks.md": "benchmark runs of minutes each (owned by the benchmark runs, bench/)",
+}
+README = REPO_ROOT / "README.md"
+BASH_PREAMBLE = 'set -euo pipefail\ncurl() { command curl --fail-with-body "$@"; }\n'
+
+
+def _pages() -> list[Path]:
+    return [README, *sorted((REPO_ROOT / "docs").glob("*.md"))]
+
+
+def _cases() -> list[pytest.param]:  # type: ignore[valid-type]
+    cases = []
+    for page in _pages():
+        for index, block in enumerate(blocks(page)):
+            reason = block.reason if block.marker == "skip" else NOT_RUN_HERE.get(page)
+            if page == README and index == 0:
+                reason = "the README's opening commands (the node in the foreground, the whole suite)"
+            marks = [pytest.mark.skip(reason=reason)] if reason else []
+            cases.append(pytest.param(block, id=block.name(REPO_ROOT), marks=marks))
+    return cases
+
+
+@pytest.fixture(scope="module")
+def page_node(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[[Path], tuple[LiveNode, Path]]]:
+    """A live node for a page, started on the page's first block and stopped when the next page
+    begins: (node, its staging root)."""
+    current: dict[Path, tuple[LiveNode, Path]] = {}
+
+    def node_for(page: Path) -> tuple[LiveNode, Path]:
+        if page not in current:
+            for node, _ in current.values():
+                node.stop()
+            current.clear()
+            root = tmp_path_factory.mktemp(page.stem)
+            staging = root / "staging"
+            staging.mkdir()
+            node = LiveNode(root / "dbs", env={
+                "GRAPH_API_STAGING_LOCAL_ROOT": str(staging),
+                "KUZU_MAX_MEMORY_MB": "4096",
+                "KUZU_MAX_DATABASES_PER_NODE": "20",
+            })
+            current[page] = (node.start(), staging)
+        return current[page]
+
+    yield node_for
+    for node, _ in current.values():
+        node.stop()
+
+
+@pytest.mark.parametrize("block", _cases())
+def test_block_runs(block: Block, page_node: Callable[[Path], tuple[LiveNode, Path]],
+                    tmp_path: Path) -> None:
+    node, staging = page_node(block.path)
+    if block.marker == "env":
+        return  # checked while parsing (blocks.check_env_block); its variables are set below
+    env = {name: value for name, value in os.environ.items()
+           if not name.startswith(("GRAPH_CLIENT_", "GRAPH_ROUTER", "GRAPH_API_"))}
+    env.update(GRAPH_CLIENT_BASE_URL=node.url, GRAPH_CLIENT_API_KEY=API_KEY,
+               GRAPH_API_STAGING_LOCAL_ROOT=str(staging))
+    assert set(ENV_DEFAULTS) <= set(env)
+    if block.language == "bash":
+        command = ["bash", "-c", BASH_PREAMBLE + block.code]
+    else:
+        script = tmp_path / f"{block.path.stem}_{block.line}.py"
+        script.write_text(block.code)
+        command = [sys.executable, str(script)]
+    try:
+        done = subprocess.run(command, cwd=REPO_ROOT, env=env, capture_output=True, text=True,
+                              timeout=BLOCK_TIMEOUT_S)
+    except subprocess.TimeoutExpired as exc:
+        pytest.fail(f"{block.name(REPO_ROOT)} ran past {BLOCK_TIMEOUT_S} s:\n{exc.stdout}\n{exc.stderr}")
+    assert done.returncode == 0, (
+        f"{block.name(REPO_ROOT)} exited {done.returncode}\n--- block\n{block.code}"
+        f"--- stdout\n{done.stdout[-4000:]}\n--- stderr\n{done.stderr[-4000:]}"
+    )
+
+
+def test_every_page_with_examples_has_its_settings() -> None:
+    """A page whose runnable examples use the node's URL, key or staging root defines them in an env
+    block first, so a reader who starts on that page can paste them."""
+    for page in _pages():
+        seen_env = False
+        for block in blocks(page):
+            seen_env = seen_env or block.marker == "env"
+            if block.marker is None and page not in NOT_RUN_HERE:
+                used = [name for name in ENV_DEFAULTS if name in block.code]
+                assert not used or seen_env, f"{block.name(REPO_ROOT)} uses {used} before the page's env block"
+
+
+def test_markers_are_checked(tmp_path: Path) -> None:
+    page = tmp_path / "page.md"
+    page.write_text("<!-- docs-test: skip -->\n```bash\ntrue\n```\n")
+    with pytest.raises(MarkerError, match="needs a reason"):
+        blocks(page)
+    page.write_text("<!-- docs-test: maybe -->\n```bash\ntrue\n```\n")
+    with pytest.raises(MarkerError, match="unknown marker"):
+        blocks(page)
+    page.write_text("<!-- docs-test: env -->\n```bash\nexport GRAPH_CLIENT_API_KEY=test-key\nrm -rf data\n```\n")
+    with pytest.raises(MarkerError, match="only `export NAME=value`"):
+        blocks(page)
+    page.write_text("<!-- docs-test: env -->\n```bash\nexport GRAPH_CLIENT_API_KEY=other\n```\n")
+    with pytest.raises(MarkerError, match="sets only"):
+        blocks(page)
+    page.write_text("- item\n\n  <!-- docs-test: skip needs AWS -->\n  ```sh\n  aws s3 ls\n  ```\n\n```python\nprint(1)\n```\n"
+                    "```\nnot runnable\n```\n")
+    found = blocks(page)
+    assert [(b.line, b.language, b.marker, b.reason) for b in found] == [
+        (4, "bash", "skip", "needs AWS"), (8, "python", None, "")]
+    check_env_block(Block(page, 1, "bash", "export GRAPH_CLIENT_BASE_URL=http://127.0.0.1:8001 "
+                                           "GRAPH_CLIENT_API_KEY=test-key\n", "env", ""))
