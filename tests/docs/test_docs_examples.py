@@ -19,10 +19,12 @@ docs/benchmarks.md (benchmark runs of minutes; the page belongs to the benchmark
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -41,7 +43,7 @@ def _pages() -> list[Path]:
     return [README, *sorted((REPO_ROOT / "docs").glob("*.md"))]
 
 
-def _cases() -> list[pytest.param]:  # type: ignore[valid-type]
+def _cases() -> list[Any]:
     cases = []
     for page in _pages():
         for index, block in enumerate(blocks(page)):
@@ -110,14 +112,20 @@ def test_block_runs(block: Block, page_node: Callable[[Path], tuple[LiveNode, Pa
 
 def test_every_page_with_examples_has_its_settings() -> None:
     """A page whose runnable examples use the node's URL, key or staging root defines them in an env
-    block first, so a reader who starts on that page can paste them."""
+    block first, so a reader who starts on that page can paste them; outside comments, run examples
+    name the node only through those variables (a literal port or key would reach a developer's own
+    node on 8001 instead of the test's)."""
     for page in _pages():
         seen_env = False
         for block in blocks(page):
             seen_env = seen_env or block.marker == "env"
-            if block.marker is None and page not in NOT_RUN_HERE:
-                used = [name for name in ENV_DEFAULTS if name in block.code]
-                assert not used or seen_env, f"{block.name(REPO_ROOT)} uses {used} before the page's env block"
+            if block.marker is not None or page in NOT_RUN_HERE:
+                continue
+            used = [name for name in ENV_DEFAULTS if name in block.code]
+            assert not used or seen_env, f"{block.name(REPO_ROOT)} uses {used} before the page's env block"
+            code = "\n".join(re.sub(r"#.*", "", line) for line in block.code.splitlines())
+            for literal in (":8001", "test-key"):
+                assert literal not in code, f"{block.name(REPO_ROOT)} names {literal!r}: use the env block's variables"
 
 
 def test_markers_are_checked(tmp_path: Path) -> None:
@@ -141,3 +149,10 @@ def test_markers_are_checked(tmp_path: Path) -> None:
         (4, "bash", "skip", "needs AWS"), (8, "python", None, "")]
     check_env_block(Block(page, 1, "bash", "export GRAPH_CLIENT_BASE_URL=http://127.0.0.1:8001 "
                                            "GRAPH_CLIENT_API_KEY=test-key\n", "env", ""))
+
+
+def test_readme_opens_with_its_two_commands() -> None:
+    """The block the docs test leaves out by position is the README's opening: the node and the suite."""
+    first = blocks(README)[0]
+    assert first.line == 1
+    assert [line.split("#")[0].strip() for line in first.code.splitlines()] == ["scripts/run-node", "scripts/test"]
