@@ -1,9 +1,9 @@
 """Every runnable example of the docs runs as written, against a real node.
 
 Each fenced ```bash / ```sh / ```shell / ```python block of README.md and docs/*.md (tests/docs/blocks.py)
-is one test, named `file:line`. The blocks of a page run in order, as a reader pastes them, against a
-node of that page's own: a `graph-node` process on 127.0.0.1 with its own base path, port, staging root
-and memory limits. The page's env block (`<!-- docs-test: env -->`) names the variables the examples
+is one test, named `file:line`. The blocks run in order, page after page, as a reader pastes them, against
+one node: a `graph-node` process on 127.0.0.1 with its own base path, port, staging root and memory
+limits. The page's env block (`<!-- docs-test: env -->`) names the variables the examples
 use; the test sets them to its node (URL, API key, staging root) and runs every other block:
 
 - bash with `set -euo pipefail`, and `curl` failing on an HTTP error (`--fail-with-body`), so an
@@ -22,7 +22,7 @@ import os
 import re
 import subprocess
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -56,36 +56,26 @@ def _cases() -> list[Any]:
 
 
 @pytest.fixture(scope="module")
-def page_node(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[[Path], tuple[LiveNode, Path]]]:
-    """A live node for a page, started on the page's first block and stopped when the next page
-    begins: (node, its staging root)."""
-    current: dict[Path, tuple[LiveNode, Path]] = {}
-
-    def node_for(page: Path) -> tuple[LiveNode, Path]:
-        if page not in current:
-            for node, _ in current.values():
-                node.stop()
-            current.clear()
-            root = tmp_path_factory.mktemp(page.stem)
-            staging = root / "staging"
-            staging.mkdir()
-            node = LiveNode(root / "dbs", env={
-                "GRAPH_API_STAGING_LOCAL_ROOT": str(staging),
-                "KUZU_MAX_MEMORY_MB": "4096",
-                "KUZU_MAX_DATABASES_PER_NODE": "20",
-            })
-            current[page] = (node.start(), staging)
-        return current[page]
-
-    yield node_for
-    for node, _ in current.values():
+def docs_node(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[LiveNode, Path]]:
+    """One live node for every page, as a reader has one development node: (node, its staging root).
+    Pages therefore use graph ids of their own (a clash is a 409, and fails the block)."""
+    root = tmp_path_factory.mktemp("docs-node")
+    staging = root / "staging"
+    staging.mkdir()
+    node = LiveNode(root / "dbs", env={
+        "GRAPH_API_STAGING_LOCAL_ROOT": str(staging),
+        "KUZU_MAX_MEMORY_MB": "4096",
+        "KUZU_MAX_DATABASES_PER_NODE": "20",  # every page's graphs at once (run-node's default is 10)
+    }).start()
+    try:
+        yield node, staging
+    finally:
         node.stop()
 
 
 @pytest.mark.parametrize("block", _cases())
-def test_block_runs(block: Block, page_node: Callable[[Path], tuple[LiveNode, Path]],
-                    tmp_path: Path) -> None:
-    node, staging = page_node(block.path)
+def test_block_runs(block: Block, docs_node: tuple[LiveNode, Path], tmp_path: Path) -> None:
+    node, staging = docs_node
     if block.marker == "env":
         return  # checked while parsing (blocks.check_env_block); its variables are set below
     env = {name: value for name, value in os.environ.items()
