@@ -50,7 +50,7 @@ def _cases() -> list[Any]:
             reason = block.reason if block.marker == "skip" else NOT_RUN_HERE.get(page)
             if page == README and index == 0:
                 reason = "the README's opening commands (the node in the foreground, the whole suite)"
-            marks = [pytest.mark.skip(reason=reason)] if reason else []
+            marks = [pytest.mark.skip(reason=f"{block.name(REPO_ROOT)}: {reason}")] if reason else []
             cases.append(pytest.param(block, id=block.name(REPO_ROOT), marks=marks))
     return cases
 
