@@ -12,10 +12,10 @@ from pathlib import Path
 
 import httpx
 import pytest
-from contract_api import API_KEY, Api  # noqa: E402
 
 from node_api import app as app_module  # noqa: E402
 from node_api.settings import NodeSettings  # noqa: E402
+from tests.contract.contract_api import API_KEY, Api  # noqa: E402
 from tests.support.arcadedb_server import ROOT_PASSWORD, ArcadeDBServer  # noqa: E402
 from tests.support.engines import EMBEDDED_ENGINES  # noqa: E402
 

@@ -11,10 +11,10 @@ import uuid
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from contract_api import Api
 
 from node_api.backends import errors
 from node_api.backends.factory import create_backend
+from tests.contract.contract_api import Api
 
 DDL = ("CREATE NODE TABLE Person(id INT64, name STRING, PRIMARY KEY(id)); "
        "CREATE NODE TABLE City(name STRING, PRIMARY KEY(name)); "

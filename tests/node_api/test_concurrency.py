@@ -6,8 +6,7 @@ import asyncio
 
 import pytest
 
-from tests.node_api.conftest import PERSON_DDL, node_client
-from tests.support.node import create_db, cypher
+from tests.support.node import PERSON_DDL, create_db, cypher, node_client
 
 
 @pytest.fixture
@@ -120,7 +119,7 @@ async def test_idle_timeout_closes_databases(settings_factory):
 
 async def test_delete_while_queries_run(client):
     await create_db(client, "g", ddl=PERSON_DDL)
-    from tests.node_api.conftest import SLOW_QUERY
+    from tests.support.node import SLOW_QUERY
 
     slow = asyncio.create_task(client.post("/databases/g/query", json={"cypher": SLOW_QUERY, "timeout": 20}))
     await asyncio.sleep(0.3)

@@ -10,7 +10,7 @@ import time
 import httpx
 import pytest
 
-from tests.node_api.conftest import HEADERS, PERSON_DDL, REPO_ROOT, SLOW_QUERY
+from tests.support.node import HEADERS, PERSON_DDL, REPO_ROOT, SLOW_QUERY
 
 
 def test_cli_help_lists_the_options():

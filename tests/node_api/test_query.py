@@ -4,8 +4,7 @@ import json
 
 import pytest
 
-from tests.node_api.conftest import PERSON_DDL, SLOW_QUERY, node_client
-from tests.support.node import create_db, cypher
+from tests.support.node import PERSON_DDL, SLOW_QUERY, create_db, cypher, node_client
 
 
 @pytest.fixture

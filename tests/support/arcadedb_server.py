@@ -13,7 +13,6 @@ import importlib.util
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import tempfile
 import time
@@ -23,6 +22,7 @@ from pathlib import Path
 import httpx
 
 from node_api.settings import NodeSettings
+from tests.support.ports import free_port
 
 ROOT_PASSWORD = "bolt-test-password"
 _READY_TIMEOUT_S = 90.0
@@ -33,12 +33,6 @@ COMMAND_TIMEOUT_MS = 8_000
 
 class ServerUnavailable(RuntimeError):
     pass
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @dataclass
@@ -155,7 +149,7 @@ def acquire() -> ArcadeDBServer:
     global _shared
     if _shared is None:
         root = Path(tempfile.mkdtemp(prefix="arcadedb-bolt-"))
-        server = ArcadeDBServer(root, _free_port(), _free_port())
+        server = ArcadeDBServer(root, free_port(), free_port())
         try:
             server.start()
         except BaseException:
