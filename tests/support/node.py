@@ -89,6 +89,11 @@ async def cypher_rows(client: httpx.AsyncClient, graph_id: str, query: str, **pa
     return response.json()["rows"]
 
 
+async def in_flight_queries(client: httpx.AsyncClient) -> int:
+    """Queries the node is running now (GET /info), for tests that wait for one to be under way."""
+    return (await client.get("/info")).json()["in_flight_queries"]
+
+
 def parquet_bytes(table: pa.Table) -> bytes:
     buf = io.BytesIO()
     pq.write_table(table, buf)

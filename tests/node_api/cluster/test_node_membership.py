@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import threading
-import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -21,6 +20,7 @@ from lambdas.key_rotation.handler import handler as rotation_handler
 from tests.support.aws import moto_server
 from tests.support.live_node import LiveNode
 from tests.support.node import PERSON_DDL
+from tests.support.waiting import until_sync
 
 ENV = "itest"
 SECRET = "graph-cluster/itest/api-key"
@@ -95,11 +95,12 @@ def test_node_registers_heartbeats_and_takes_a_rotated_key(moto_url, tmp_path):
             worker = threading.Thread(target=traffic)
             worker.start()
             try:
-                time.sleep(0.5)
+                until_sync(lambda: sent >= 3, what="traffic before the rotation")
                 aws["secretsmanager"].rotate_secret(SecretId=SECRET, RotationLambdaARN=function["FunctionArn"],
                                                     RotationRules={"AutomaticallyAfterDays": 90})
                 new_key = _current_key(aws["secretsmanager"])
-                time.sleep(0.5)
+                rotated_at = sent
+                until_sync(lambda: sent >= rotated_at + 3, what="traffic after the rotation")
             finally:
                 stop.set()
                 worker.join()
@@ -109,10 +110,12 @@ def test_node_registers_heartbeats_and_takes_a_rotated_key(moto_url, tmp_path):
             assert http.get("/databases", headers={"X-Graph-API-Key": OLD_KEY}).status_code == 200
             assert http.get("/databases", headers={"X-Graph-API-Key": new_key}).status_code == 200
 
-        time.sleep(0.8)
-        row = aws["dynamodb"].get_item(TableName=table, Key={"instance_id": {"S": "i-node1"}})["Item"]
+        def beat_after_the_graph() -> dict:
+            item = aws["dynamodb"].get_item(TableName=table, Key={"instance_id": {"S": "i-node1"}})["Item"]
+            return item if item.get("reported_database_count", {}).get("N") == "1" else {}
+
+        row = until_sync(beat_after_the_graph, what="a heartbeat reporting the graph")
         assert row["last_heartbeat"]["S"] > first_beat
-        assert row["reported_database_count"]["N"] == "1"
     finally:
         node.stop()
     row = aws["dynamodb"].get_item(TableName=table, Key={"instance_id": {"S": "i-node1"}}).get("Item")

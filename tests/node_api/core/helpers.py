@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from contextlib import AbstractAsyncContextManager
 from pathlib import Path
 from typing import Any
@@ -13,6 +12,7 @@ from node_api.app import create_app
 from node_api.settings import NodeSettings
 from tests.support import node
 from tests.support.node import cypher_rows as cypher
+from tests.support.waiting import until
 
 API_KEY = "ops-key-" + "x" * 56
 HEADERS = {"X-Graph-API-Key": API_KEY}
@@ -41,12 +41,12 @@ async def create_graph(client: httpx.AsyncClient, graph_id: str, ddl: str = PERS
 async def wait_task(client: httpx.AsyncClient, accepted: httpx.Response, timeout_s: float = 60) -> dict[str, Any]:
     assert accepted.status_code == 202, accepted.text
     url = accepted.json()["status_url"]
-    async with asyncio.timeout(timeout_s):
-        while True:
-            task = (await client.get(url)).json()
-            if task["status"] in ("succeeded", "failed"):
-                return task
-            await asyncio.sleep(0.05)
+
+    async def finished() -> dict[str, Any] | None:
+        task = (await client.get(url)).json()
+        return task if task["status"] in ("succeeded", "failed") else None
+
+    return await until(finished, timeout_s=timeout_s, interval_s=0.05, what=f"task {url} finished")
 
 
 async def backup(client: httpx.AsyncClient, graph_id: str, destination: str = "local") -> dict[str, Any]:

@@ -11,6 +11,7 @@ import pytest
 from node_api.core.cloudwatch import CloudWatchPublisher, _distribution
 from node_api.core.cloudwatch_settings import CloudWatchSettings
 from tests.node_api.core.helpers import create_graph, cypher, node_settings, running_node
+from tests.support.waiting import until
 
 
 def test_distribution_keeps_counts_and_cloudwatch_limits() -> None:
@@ -65,10 +66,5 @@ async def test_publisher_runs_in_the_node_when_enabled(aws_endpoint: str, tmp_pa
     monkeypatch.setenv("GRAPH_API_CLOUDWATCH_NAMESPACE", "GraphNodesTest/periodic")
     cloudwatch = boto3.client("cloudwatch", endpoint_url=aws_endpoint, region_name="us-east-1")
     async with running_node(node_settings(tmp_path / "dbs")):
-        import asyncio
-
-        for _ in range(40):
-            await asyncio.sleep(0.1)
-            if cloudwatch.list_metrics(Namespace="GraphNodesTest/periodic")["Metrics"]:
-                break
-    assert cloudwatch.list_metrics(Namespace="GraphNodesTest/periodic")["Metrics"]
+        await until(lambda: cloudwatch.list_metrics(Namespace="GraphNodesTest/periodic")["Metrics"],
+                    interval_s=0.1, what="a first publication")

@@ -10,6 +10,7 @@ import pytest
 
 from cluster_local import ClusterConfig, LocalCluster
 from cluster_local.config import NodeSpec
+from tests.support.live_node import HOST_CHECKS_OFF
 
 PERSON_DDL = ("CREATE NODE TABLE Person(id INT64, name STRING, PRIMARY KEY(id)); "
               "CREATE REL TABLE Knows(FROM Person TO Person, since INT64)")
@@ -26,7 +27,7 @@ def secure_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalCl
         state_dir=tmp_path_factory.mktemp("security"), environment="sec", writers=1, shared_master=False,
         engine="kuzu",
         monitor_interval_s=0, rotation_window_s=ROTATION_WINDOW_S,
-        node_env={"GRAPH_API_KEY_REFRESH_SECONDS": "0.5", "GRAPH_API_MAX_BODY_BYTES": str(MAX_BODY_BYTES),
+        node_env={**HOST_CHECKS_OFF, "GRAPH_API_KEY_REFRESH_SECONDS": "0.5", "GRAPH_API_MAX_BODY_BYTES": str(MAX_BODY_BYTES),
                   "GRAPH_API_MAX_CONCURRENT_QUERIES": "2", "GRAPH_API_MAX_QUEUED_QUERIES": "4"},
     )
     cluster = LocalCluster(config).up()

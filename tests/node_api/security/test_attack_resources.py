@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import json
 import socket
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -27,21 +26,19 @@ import pytest
 
 from tests.support.live_node import LiveNode
 from tests.support.node import HEADERS, PERSON_DDL
+from tests.support.waiting import until_sync
 
 # Kuzu keeps this factorized: ~100 MB in the worker, 4 million rows (tens of MB) on the wire.
 LARGE_RESULT = "UNWIND range(1, 2000) AS i UNWIND range(1, 2000) AS j RETURN i, j"
 
 
 def _node(tmp_path: Path, **env: str) -> Iterator[LiveNode]:
-    node = LiveNode(tmp_path / "dbs", env={"KUZU_MEMORY_PER_DB_MB": "256", **env}).start()
-    try:
+    with LiveNode(tmp_path / "dbs", env={"KUZU_MEMORY_PER_DB_MB": "256", **env}) as node:
         with httpx.Client(base_url=node.url, headers=HEADERS, timeout=30) as http:
             for graph_id in ("attacker", "victim"):
                 http.post("/databases", json={"graph_id": graph_id, "schema_type": "custom",
                                               "custom_ddl": PERSON_DDL}).raise_for_status()
         yield node
-    finally:
-        node.stop()
 
 
 def _raw_request(node: LiveNode, path: str, body: bytes, *, accept: str = "application/json",
@@ -53,15 +50,6 @@ def _raw_request(node: LiveNode, path: str, body: bytes, *, accept: str = "appli
             f"Content-Length: {len(body) if content_length is None else content_length}\r\n\r\n")
     sock.sendall(head.encode() + body)
     return sock
-
-
-def _eventually(probe, within_s: float) -> httpx.Response:  # noqa: ANN001 - a callable returning a response
-    deadline = time.monotonic() + within_s
-    while True:
-        response = probe()
-        if response.status_code == 200 or time.monotonic() > deadline:
-            return response
-        time.sleep(0.5)
 
 
 @pytest.fixture
@@ -76,12 +64,10 @@ def test_attack_streams_nobody_reads_do_not_hold_query_slots_past_their_timeout(
             for _ in range(2)]
     try:
         with httpx.Client(base_url=small_node.url, headers=HEADERS, timeout=30) as http:
-            deadline = time.monotonic() + 20
-            while http.get("/info").json()["in_flight_queries"] < 2 and time.monotonic() < deadline:
-                time.sleep(0.2)
-            # The streams' own budget is 1 s + 1 s grace; well past it, a neighbour is served.
-            response = _eventually(lambda: http.post("/databases/victim/query", json={"cypher": "RETURN 1"}), 15)
-            assert response.status_code == 200, response.text
+            until_sync(lambda: http.get("/info").json()["in_flight_queries"] >= 2, what="both streams running")
+            # The streams' own budget is 1 s + 1 s grace; past it, a neighbour is served.
+            until_sync(lambda: http.post("/databases/victim/query", json={"cypher": "RETURN 1"}).status_code == 200,
+                       interval_s=0.5, what="the neighbour's query served")
     finally:
         for sock in held:
             sock.close()
@@ -91,9 +77,11 @@ def test_attack_bodies_that_never_arrive_do_not_lock_the_node_out(small_node: Li
     # Headers complete (GRAPH_API_HEADER_TIMEOUT does not apply), one byte of a 1000-byte body.
     held = [_raw_request(small_node, "/databases/attacker/query", b"{", content_length=1000) for _ in range(16)]
     try:
-        response = _eventually(lambda: httpx.get(small_node.url + "/status/live", timeout=5), 15)
-        assert response.status_code == 200, response.text
-        assert response.json() == {"status": "alive"}
+        def live() -> dict | None:
+            response = httpx.get(small_node.url + "/status/live", timeout=5)
+            return response.json() if response.status_code == 200 else None
+
+        assert until_sync(live, interval_s=0.5, what="the node answering /status/live") == {"status": "alive"}
     finally:
         for sock in held:
             sock.close()
