@@ -79,7 +79,7 @@ async def test_query_values_have_one_shape(api: Api, graph_id: str) -> None:
     body = response.json()
     assert body["columns"] == ["a", "r", "p", "name", "x"] and body["row_count"] == 1
     a, r, p, name, x = body["rows"][0]
-    node = a["_value"]  # the wire form of docs/result-values.md (tests/values covers every type)
+    node = a["_value"]  # the wire form of docs/result-values.md (tests/node_api/backends/values covers every type)
     assert a["$type"] == "Node" and node["_labels"] == ["Person"] and node["_properties"]["name"] == "Ann"
     assert node["_properties"]["id"] == 1 and isinstance(node["_element_id"], str)
     rel = r["_value"]

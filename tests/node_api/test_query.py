@@ -36,7 +36,7 @@ async def test_spec_example_return_1(people):
 
 
 async def test_value_shapes(people):
-    """The wire form of docs/result-values.md (tests/values has every type on every transport)."""
+    """The wire form of docs/result-values.md (tests/node_api/backends/values has every type on every transport)."""
     body = (await cypher(
         people, "people",
         "MATCH path = (a:Person {id: 1})-[k:Knows]->(b:Person) "

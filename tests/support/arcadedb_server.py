@@ -1,7 +1,7 @@
 """A real Bolt server for the tests: ArcadeDB (PyPI `arcadedb-embedded`, which bundles its own Java
 runtime and the Bolt plugin) started as a separate process on 127.0.0.1.
 
-One server per test session, shared by tests/neo4j and tests/contract (a module-level singleton with
+One server per test session, shared by tests/node_api/backends/neo4j and tests/contract (a module-level singleton with
 a reference count, so both conftests get the same process). Readiness is ArcadeDB's
 `GET /api/v1/ready` (204), not the open port: the Bolt listener opens before the server is ready.
 The process is stopped by its pid.

@@ -1,4 +1,6 @@
-"""Fixtures of the operations suite: moto's S3/CloudWatch server on 127.0.0.1, and a node."""
+"""Fixtures of the node core's suites (backups, metrics, CloudWatch, admission): moto's S3/CloudWatch
+server on 127.0.0.1, and a node in-process. tests/node_api/core/staging overrides `s3`, `base_path`
+and `client` with its own."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""Helpers of the operations suite: the node in-process over httpx, graphs, tasks."""
+"""Helpers of the node core's suites (backups, metrics, CloudWatch, schema): the node in-process over
+httpx, graphs, tasks."""
 
 from __future__ import annotations
 

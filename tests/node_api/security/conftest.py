@@ -23,7 +23,7 @@ ROTATION_WINDOW_S = 2.0
 @pytest.fixture(scope="session")
 def secure_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalCluster]:
     config = ClusterConfig(
-        # Kuzu: the statement-policy cases here are Kuzu's lists (LadybugDB's: tests/policy, per engine).
+        # Kuzu: the statement-policy cases here are Kuzu's lists (LadybugDB's: tests/node_api/security/policy, per engine).
         state_dir=tmp_path_factory.mktemp("security"), environment="sec", writers=1, shared_master=False,
         engine="kuzu",
         monitor_interval_s=0, rotation_window_s=ROTATION_WINDOW_S,

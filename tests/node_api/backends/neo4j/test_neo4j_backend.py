@@ -205,7 +205,7 @@ async def test_values_map_to_the_shared_json_shapes(backend: Neo4jBackend, graph
         {"name": "Ann", "b": b"\x00\x01"}, timeout_s=10, kind=W)
     assert result.columns == ["a", "r", "p", "born", "ts", "lts", "d", "m", "b"]
     a, r, p, born, ts, lts, d, m, b = result.rows[0]
-    node = a["_value"]  # the wire form of docs/result-values.md (tests/values covers every type)
+    node = a["_value"]  # the wire form of docs/result-values.md (tests/node_api/backends/values covers every type)
     assert a["$type"] == "Node" and node["_labels"] == ["Person"] and node["_properties"]["name"] == "Ann"
     assert isinstance(node["_element_id"], str)
     end_id = p["_value"][2]["_value"]["_element_id"]

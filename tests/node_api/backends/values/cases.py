@@ -5,7 +5,7 @@ how the value is sent back as a parameter.
 `back` is Cypher that compares `$v` with the original value and must return `back_expected`; None means
 the value cannot be a parameter (a node, relationship or path: Cypher takes none) and the node answers
 400 `invalid_parameter`; `back_status` names another documented refusal. Cases are keyed by the engine's
-logical type id, so tests/values/test_coverage.py can check every type the engine lists has one.
+logical type id, so tests/node_api/backends/values/test_coverage.py can check every type the engine lists has one.
 """
 
 from __future__ import annotations

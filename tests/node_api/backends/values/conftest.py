@@ -1,4 +1,4 @@
-"""One seeded graph per engine (tests/values/cases.py), served in-process (raw JSON / NDJSON / SSE) and by a
+"""One seeded graph per engine (tests/node_api/backends/values/cases.py), served in-process (raw JSON / NDJSON / SSE) and by a
 real node process (both Python clients). The Kuzu and LadybugDB graphs are built once each and copied for the live node;
 the Neo4j graph lives in the session's ArcadeDB server."""
 

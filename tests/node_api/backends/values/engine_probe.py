@@ -1,4 +1,4 @@
-"""Runs the Kuzu cases of tests/values/cases.py on one embedded engine, in its own process (kuzu and
+"""Runs the Kuzu cases of tests/node_api/backends/values/cases.py on one embedded engine, in its own process (kuzu and
 ladybug cannot share one): `python -m tests.node_api.backends.values.engine_probe <kuzu|ladybug> <directory>`.
 
 Prints one JSON object: the engine's own list of logical type ids, and per case the column type id,

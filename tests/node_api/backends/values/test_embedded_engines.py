@@ -1,13 +1,12 @@
 """Kuzu and LadybugDB, each in its own process (they cannot share one): the engine's own type list has a
 rule and a case for every type, each case returns the type it covers, and both engines give the same
-wire values and round trips through the node's encoder and parameter path (tests/values/engine_probe.py)."""
+wire values and round trips through the node's encoder and parameter path (tests/node_api/backends/values/engine_probe.py)."""
 
 from __future__ import annotations
 
 import json
 import subprocess
 import sys
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -15,8 +14,8 @@ import pytest
 from node_api.backends.values import RULES, LogicalType, parse_type, row_encoder
 from tests.node_api.backends.values.cases import KUZU_CASES, KUZU_UNREACHABLE
 from tests.node_api.backends.values.support import report, same
+from tests.support.node import REPO_ROOT
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
 ENGINES = ("kuzu", "ladybug")
 
 
@@ -38,7 +37,7 @@ def test_every_engine_type_has_a_rule_and_a_case(probes: dict[str, dict[str, Any
     assert len(engine_types) >= 30  # the list really came from the engine
     assert sorted(engine_types - set(RULES)) == [], "types without an encoding rule (node_api/backends/values.py)"
     covered = {case.type_id for case in KUZU_CASES} | set(KUZU_UNREACHABLE)
-    assert sorted(engine_types - covered) == [], "types without a case (tests/values/cases.py)"
+    assert sorted(engine_types - covered) == [], "types without a case (tests/node_api/backends/values/cases.py)"
 
 
 def test_type_text_is_read_whatever_the_field_names() -> None:

@@ -1,4 +1,4 @@
-"""Kuzu: every case of tests/values/cases.py on every transport, and sent back as a parameter."""
+"""Kuzu: every case of tests/node_api/backends/values/cases.py on every transport, and sent back as a parameter."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from tests.support.live_node import LiveNode
 @pytest.mark.parametrize("embedded_engine", ["kuzu"], indirect=True)  # kuzu is imported in this process
 def test_each_case_returns_the_type_it_covers(embedded_base) -> None:
     """The engine itself says which type each case returns, so the coverage test can trust the cases
-    (LadybugDB's: tests/values/test_embedded_engines.py, in a process of its own)."""
+    (LadybugDB's: tests/node_api/backends/values/test_embedded_engines.py, in a process of its own)."""
     database = kuzu.Database(str(embedded_base / KUZU_GRAPH / "graph.kuzu"), read_only=True)
     conn = kuzu.Connection(database)
     try:

@@ -1,4 +1,4 @@
-"""Neo4j (ArcadeDB over Bolt): every case of tests/values/cases.py on every transport, and sent back as a
+"""Neo4j (ArcadeDB over Bolt): every case of tests/node_api/backends/values/cases.py on every transport, and sent back as a
 parameter. Graph values are checked against the element ids the server gave the seeded graph."""
 
 from __future__ import annotations

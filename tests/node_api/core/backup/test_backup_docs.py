@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from node_api.core.backup.settings import BackupSettings
-
-REPO = Path(__file__).resolve().parents[2]
+from tests.support.node import REPO_ROOT
 
 
 def test_every_backup_setting_is_documented() -> None:
-    text = (REPO / "docs" / "configuration.md").read_text()
+    text = (REPO_ROOT / "docs" / "configuration.md").read_text()
     for field in BackupSettings.model_fields.values():
         alias = field.validation_alias
         names = alias.choices if hasattr(alias, "choices") else [alias]

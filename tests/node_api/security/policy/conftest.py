@@ -1,5 +1,5 @@
 """Each engine's own answers for the policy tests, read once per session in a child process per
-engine (tests/policy/engine_probe.py): Kuzu and LadybugDB cannot share a process."""
+engine (tests/node_api/security/policy/engine_probe.py): Kuzu and LadybugDB cannot share a process."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """Runs statements on one embedded engine in its own process and prints what the engine said, as JSON.
 
-    python tests/policy/engine_probe.py kuzu|ladybug DB_DIR < request.json
+    python tests/node_api/security/policy/engine_probe.py kuzu|ladybug DB_DIR < request.json
 
 request: {"setup": [statement, ...], "run": [statement, ...]}; every statement runs on one connection,
 so a projected graph made in setup is visible to the statements after it.

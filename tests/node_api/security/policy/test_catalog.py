@@ -8,6 +8,7 @@ import pytest
 
 from node_api.security.policy import KUZU, LADYBUG, NEO4J, PROFILES, StatementPolicy
 from tests.node_api.security.policy.conftest import EngineAnswers
+from tests.support.node import REPO_ROOT
 
 PINNED = {"kuzu": "0.11.3", "ladybug": "0.22.0"}
 
@@ -56,9 +57,8 @@ def test_profiles_differ_where_the_engines_do() -> None:
 
 
 def test_the_docs_name_every_table_function_and_refusal() -> None:
-    from pathlib import Path
 
-    text = (Path(__file__).resolve().parents[2] / "docs" / "node-api.md").read_text()
+    text = (REPO_ROOT / "docs" / "node-api.md").read_text()
     for policy in (KUZU, LADYBUG):
         names = [*policy.table_functions, *policy.refused_functions, *policy.refused_operators]
         missing = [name for name in names if name not in text]

@@ -105,7 +105,7 @@ def test_refused_in_every_spelling(policy, statement: str) -> None:
 
 
 def test_kuzu_refuses_show_functions() -> None:
-    # Kuzu 0.11.3 segfaults on it once an FTS index (or a macro) exists: tests/policy/test_plans.py.
+    # Kuzu 0.11.3 segfaults on it once an FTS index (or a macro) exists: tests/node_api/security/policy/test_plans.py.
     with pytest.raises(QueryForbidden, match="crashes Kuzu"):
         KUZU.check("CALL show_functions() RETURN *")
     assert LADYBUG.check("CALL show_functions() RETURN *") is R
