@@ -4,7 +4,7 @@ Results are encoded by type, never by shape: `row_encoder` reads the column type
 (`QueryResult.get_column_data_types()`, e.g. "INT64", "STRUCT(a INT64, b NODE)", "MAP(INT64[], STRING)")
 once per result and returns one function per row, so a user's struct with `_label` / `_id` keys stays a
 struct and a NODE is always a node. Every logical type the engines list (`kuzu.Type`, LadybugDB's C API
-type ids) has a rule in `RULES`; tests/values fails for a type without one.
+type ids) has a rule in `RULES`; tests/node_api/backends/values fails for a type without one.
 
 Both engines share the Python API, with two differences handled here: LadybugDB (and Kuzu's Arrow
 export) spell the reserved keys of nodes and relationships in capitals (`_ID`, `_LABEL`, `_SRC`,

@@ -15,7 +15,7 @@ A statement passes two phases:
    the code that owns an engine connection. Neo4j has no plan phase (`explain()` is None).
 
 Anything not listed is refused with 403 `forbidden_statement`, so a function or operator that a new
-engine version adds stays refused until someone reviews it here. tests/policy/ compare these lists
+engine version adds stays refused until someone reviews it here. tests/node_api/security/policy/ compare these lists
 with each engine's own catalog (`CALL show_functions()`) and with the plans of a statement corpus.
 Engine facts behind the entries are in docs/engine-facts.md.
 """

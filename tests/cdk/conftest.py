@@ -18,9 +18,9 @@ use_pinned_node()
 import aws_cdk as cdk  # noqa: E402
 import pytest  # noqa: E402
 from aws_cdk.assertions import Template  # noqa: E402
-from cdk_test_support import ENV, Synthesized, cdk_json_context  # noqa: E402
 
 from cdk.assembly import GraphClusterStacks, build_app  # noqa: E402
+from tests.cdk.support import ENV, Synthesized, cdk_json_context  # noqa: E402
 
 
 @pytest.fixture(scope="session")

@@ -7,12 +7,12 @@ import json
 
 import pytest
 from aws_cdk.assertions import Match, Template
-from cdk_test_support import ENV, Synthesized, kms_key_ref, policy_statements
 
 from cdk.backups import BACKUP_PREFIX, LIFECYCLE_GRACE_DAYS, NONCURRENT_DAYS, SIGNING_KEY_LENGTH
 from cdk.environments import get_environment
 from node_api.core.backup.settings import BackupSettings
 from node_api.core.backup.signing import parse_key_set
+from tests.cdk.support import ENV, Synthesized, kms_key_ref, policy_statements
 
 
 def _node_template(synthesized: Synthesized) -> Template:

@@ -8,12 +8,12 @@ import re
 
 import pytest
 from aws_cdk.assertions import Template
-from cdk_test_support import ENV, policy_statements
 
 from cdk.environments import ENVIRONMENT_NAMES, get_environment
 from contracts.metrics import metric_namespace
 from node_api.cluster.settings import ClusterSettings
 from node_api.core.cloudwatch_settings import CloudWatchSettings
+from tests.cdk.support import ENV, policy_statements
 
 
 def allowed_namespace(template: Template) -> str:

@@ -4,7 +4,6 @@ the allocator and instance monitor with their schedule and least-privilege roles
 from __future__ import annotations
 
 from aws_cdk.assertions import Match, Template
-from cdk_test_support import find_resources, kms_key_ref, policy_statements
 
 from cdk.api_key import ROTATION_INTERVAL
 from cdk.control_plane import POWERTOOLS_LAYER, RUNTIME
@@ -12,6 +11,7 @@ from cdk.registries import table_env_var
 from contracts.api_keys import API_KEY_LENGTH, SECRET_FIELD
 from contracts.registry import REGISTRY_TABLES, create_table_kwargs
 from lambdas.common.settings import ControlPlaneSettings
+from tests.cdk.support import find_resources, kms_key_ref, policy_statements
 
 ENV = "prod"
 
@@ -207,7 +207,7 @@ def test_router_api_function_url_iam_and_alarms(infra_template: Template, stacks
     limited to the two registries it routes and places with, alarmed on errors and throttles."""
     import json as _json
 
-    from cdk_test_support import policy_statements
+    from tests.cdk.support import policy_statements
 
     infra_template.has_resource_properties("AWS::Lambda::Url", {"AuthType": "AWS_IAM"})
     infra_template.has_resource_properties("AWS::Lambda::Function", {

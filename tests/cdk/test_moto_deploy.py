@@ -19,7 +19,6 @@ from typing import Any
 
 import boto3
 import pytest
-from cdk_test_support import ENV, Synthesized
 
 from contracts.registry import REGISTRY_TABLES, InstanceItem, InstanceStatus, create_table_kwargs
 from lambdas.allocator import service
@@ -27,6 +26,7 @@ from lambdas.allocator.models import AllocateEvent
 from lambdas.common import alerts
 from lambdas.common.aws import Aws
 from lambdas.common.settings import ControlPlaneSettings
+from tests.cdk.support import ENV, Synthesized
 from tests.support.aws import moto_server
 
 DEPLOYED_TYPES = {"AWS::KMS::Key", "AWS::KMS::Alias", "AWS::DynamoDB::Table", "AWS::SNS::Topic", "AWS::S3::Bucket",

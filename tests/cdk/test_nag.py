@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import pytest
 from aws_cdk.assertions import Annotations, Match
-from cdk_test_support import Synthesized
+
+from tests.cdk.support import Synthesized
 
 
 def test_no_unsuppressed_findings(synthesized: Synthesized) -> None:

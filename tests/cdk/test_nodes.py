@@ -9,12 +9,12 @@ import subprocess
 
 import pytest
 from aws_cdk.assertions import Match, Template
-from cdk_test_support import Synthesized, policy_statements
 
 from cdk.environments import API_PORT, NEO4J_API_PORT, NEO4J_BOLT_PORT
 from cdk.node_group import LAUNCH_HOOK, TERMINATE_HOOK
 from cdk.tiers import load_tiers
 from cdk.user_data import KUZU_NODE, NEO4J_NODE, NODE_FILES
+from tests.cdk.support import Synthesized, policy_statements
 
 PROD_TIERS = {t.name: t for t in load_tiers("prod")}
 VPC_CIDR = "10.10.0.0/16"

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from aws_cdk.assertions import Match, Template
-from cdk_test_support import policy_statements
 
 from cdk.volumes_stack import VOLUME_TAG, VOLUME_USAGE_ALARM_PERCENT
 from contracts.metrics import VOLUME_USAGE_METRIC
+from tests.cdk.support import policy_statements
 
 TAGGED = {"StringEquals": {f"aws:ResourceTag/{VOLUME_TAG['Key']}": VOLUME_TAG["Value"]}}
 

@@ -1,5 +1,6 @@
-"""Real node processes on 127.0.0.1 (shared per session: each takes about a second to start), S3
-as moto's threaded server on loopback (the node's DuckDB reads it over HTTP), and Parquet data."""
+"""Real node processes on 127.0.0.1 (tests/support/live_node.py; shared per session: each takes about
+a second to start), S3 as moto's threaded server on loopback (the node's DuckDB reads it over HTTP),
+and Parquet data."""
 
 from __future__ import annotations
 
@@ -15,32 +16,16 @@ from botocore.credentials import Credentials
 
 from contracts.enums import InstanceStatus, NodeType, RepositoryType
 from contracts.registry import GRAPH_REGISTRY, INSTANCE_REGISTRY, GraphItem, InstanceItem, create_tables
-from tests.node_api.conftest import API_KEY, PERSON_DDL, LiveNode
 from tests.support.aws import moto_server, s3_client
-from tests.support.node import parquet_bytes
+from tests.support.live_node import LiveNode
+from tests.support.node import API_KEY, PERSON_DDL, parquet_bytes
 from tests.support.router import issue_credentials, router_settings, running_router
 
-__all__ = ["API_KEY", "PERSON_DDL", "ClientNode", "Register", "parquet_bytes", "tables"]
+__all__ = ["API_KEY", "PERSON_DDL", "Register", "parquet_bytes", "tables"]
 
 Register = Callable[..., None]
 
 BUCKET = "client-data"
-
-
-class ClientNode(LiveNode):
-    """A LiveNode running the app with staging wired (tests/client/node_server.py); restarts after kill()
-    append to the same log."""
-
-    module = "tests.client.node_server"
-    log_mode = "ab"
-    poll_s = 0.05
-
-    def kill(self) -> None:
-        """SIGKILL: connections break mid-answer, as when a machine dies."""
-        if self.process and self.process.poll() is None:
-            self.process.kill()
-            self.process.wait(5)
-        self.log.close()
 
 
 @pytest.fixture(scope="session")
@@ -62,13 +47,12 @@ def local_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def node(tmp_path_factory: pytest.TempPathFactory, s3_endpoint: str, local_root: Path) -> Iterator[ClientNode]:
+def node(tmp_path_factory: pytest.TempPathFactory, s3_endpoint: str, local_root: Path) -> Iterator[LiveNode]:
     """The shared node: staging on, file:// under `local_root`, S3 at moto."""
     env = {"AWS_ENDPOINT_URL": s3_endpoint, "GRAPH_API_STAGING_LOCAL_ROOT": str(local_root),
            "KUZU_CHUNK_SIZE": "100", "KUZU_MAX_DATABASES_PER_NODE": "200"}
-    n = ClientNode(tmp_path_factory.mktemp("node-a") / "dbs", env).start()
-    yield n
-    n.stop()
+    with LiveNode(tmp_path_factory.mktemp("node-a") / "dbs", env) as n:
+        yield n
 
 
 def people(n: int, start: int = 0) -> pa.Table:
@@ -77,11 +61,10 @@ def people(n: int, start: int = 0) -> pa.Table:
 
 
 @pytest.fixture(scope="session")
-def node_b(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ClientNode]:
+def node_b(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveNode]:
     """A second node, for routing between two processes."""
-    n = ClientNode(tmp_path_factory.mktemp("node-b") / "dbs").start()
-    yield n
-    n.stop()
+    with LiveNode(tmp_path_factory.mktemp("node-b") / "dbs") as n:
+        yield n
 
 
 # --- routing: registries in moto's server, the router API under uvicorn ------------------------------

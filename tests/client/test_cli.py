@@ -12,19 +12,20 @@ import pytest
 from typer.testing import CliRunner, Result
 
 from client.cli import app
-from tests.client.conftest import API_KEY, PERSON_DDL, ClientNode, parquet_bytes, people
+from tests.client.conftest import API_KEY, PERSON_DDL, parquet_bytes, people
+from tests.support.live_node import LiveNode
 
 runner = CliRunner()
 
 
-def invoke(node: ClientNode, *args: str, code: int = 0, columns: int = 250) -> Result:
+def invoke(node: LiveNode, *args: str, code: int = 0, columns: int = 250) -> Result:
     result = runner.invoke(app, ["--url", node.url, "--api-key", API_KEY, *args], env={"COLUMNS": str(columns)})
     assert result.exit_code == code, result.output
     return result
 
 
 @pytest.fixture(scope="module")
-def cli(node: ClientNode):
+def cli(node: LiveNode):
     def run(*args: str, code: int = 0) -> str:
         return invoke(node, *args, code=code).stdout
 
@@ -60,7 +61,7 @@ def test_errors_exit_1_with_the_code(cli, graph: str) -> None:
     cli("query", graph, "RETURN (", code=1)
 
 
-def test_ingest_local_file_backup_restore_tasks(cli, node: ClientNode, graph: str, local_root: Path) -> None:
+def test_ingest_local_file_backup_restore_tasks(cli, node: LiveNode, graph: str, local_root: Path) -> None:
     (local_root / "cli.parquet").write_bytes(parquet_bytes(people(40)))
     ingested = invoke(node, "ingest", graph, "Person", str(local_root / "cli.parquet"))
     out = ingested.stdout
@@ -76,7 +77,7 @@ def test_ingest_local_file_backup_restore_tasks(cli, node: ClientNode, graph: st
     assert "40" in cli("query", "clipeople_restored", "MATCH (p:Person) RETURN count(p)", "-f", "csv")
 
 
-def test_task_ids_are_whole_in_the_table_and_their_start_is_enough(cli, node: ClientNode, graph: str) -> None:
+def test_task_ids_are_whole_in_the_table_and_their_start_is_enough(cli, node: LiveNode, graph: str) -> None:
     cli("backup", graph)
     cli("backup", graph)
     narrow = invoke(node, "tasks", "--graph-id", graph, columns=60).stdout
@@ -95,7 +96,7 @@ def test_create_custom_without_ddl_is_an_empty_graph(cli) -> None:
     assert "0" in cli("query", "cliblank", "CALL show_tables() RETURN count(*) AS n", "-f", "csv")
 
 
-def test_a_local_file_outside_the_staging_root_gets_a_hint(node: ClientNode, graph: str, tmp_path: Path) -> None:
+def test_a_local_file_outside_the_staging_root_gets_a_hint(node: LiveNode, graph: str, tmp_path: Path) -> None:
     (tmp_path / "elsewhere.parquet").write_bytes(parquet_bytes(people(3)))
     refused = invoke(node, "ingest", graph, "Person", str(tmp_path / "elsewhere.parquet"), code=1)
     assert "invalid_source" in refused.stderr

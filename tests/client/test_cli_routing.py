@@ -11,7 +11,8 @@ from botocore.credentials import Credentials
 from typer.testing import CliRunner
 
 from client.cli import app
-from tests.client.conftest import API_KEY, PERSON_DDL, ClientNode, Register
+from tests.client.conftest import API_KEY, PERSON_DDL, Register
+from tests.support.live_node import LiveNode
 
 runner = CliRunner()
 
@@ -31,7 +32,7 @@ def cli(router_url: str, credentials: Credentials, env: str):
     return run
 
 
-def test_create_query_where_through_the_router(cli, register: Register, node: ClientNode, node_b: ClientNode,
+def test_create_query_where_through_the_router(cli, register: Register, node: LiveNode, node_b: LiveNode,
                                                tmp_path: Path) -> None:
     register("i-a", node.url)
     graph_id = "cli" + uuid.uuid4().hex[:8]
@@ -46,7 +47,7 @@ def test_create_query_where_through_the_router(cli, register: Register, node: Cl
 
 
 def test_url_override_refuses_writes_where_the_registry_does_not_assign(
-    cli, register: Register, node: ClientNode, node_b: ClientNode
+    cli, register: Register, node: LiveNode, node_b: LiveNode
 ) -> None:
     register("i-a", node.url)
     graph_id = "cliw" + uuid.uuid4().hex[:8]

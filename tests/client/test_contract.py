@@ -11,7 +11,7 @@ import pytest
 from client.calls import Endpoint
 from client.endpoints import MONITOR_PATH, GraphApi
 from node_api.app import create_app
-from tests.node_api.conftest import make_settings
+from tests.support.node import make_settings
 
 
 @pytest.fixture(scope="module")

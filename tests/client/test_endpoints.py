@@ -17,8 +17,9 @@ from client import (
     NotFoundError,
     QueryTimeoutError,
 )
-from tests.client.conftest import API_KEY, PERSON_DDL, ClientNode
-from tests.node_api.conftest import SLOW_QUERY
+from tests.client.conftest import API_KEY, PERSON_DDL
+from tests.support.live_node import LiveNode
+from tests.support.node import SLOW_QUERY
 
 
 def new_id(prefix: str = "g") -> str:
@@ -26,7 +27,7 @@ def new_id(prefix: str = "g") -> str:
 
 
 @pytest.fixture(scope="module")
-def client(node: ClientNode):
+def client(node: LiveNode):
     with GraphClient(node.url, API_KEY) as c:
         yield c
 
@@ -53,7 +54,7 @@ def test_database_lifecycle(client: GraphClient) -> None:
     assert err.value.body["error"]["code"] == "database_not_found"
 
 
-async def test_custom_without_ddl_is_an_empty_graph_in_both_clients(client: GraphClient, node: ClientNode) -> None:
+async def test_custom_without_ddl_is_an_empty_graph_in_both_clients(client: GraphClient, node: LiveNode) -> None:
     blank = new_id("blank")
     assert client.create_database(blank, "custom").schema_type == "custom"
     assert client.get_schema(blank).node_tables == []
@@ -94,7 +95,7 @@ def test_typed_query_errors(client: GraphClient, people_graph: str) -> None:
     assert bad.value.status_code == 422
 
 
-def test_wrong_key_is_an_authentication_error(node: ClientNode) -> None:
+def test_wrong_key_is_an_authentication_error(node: LiveNode) -> None:
     with GraphClient(node.url, "wrong-" + "k" * 58) as c, pytest.raises(AuthenticationError) as err:
         c.list_databases()
     assert err.value.status_code == 401
@@ -116,7 +117,7 @@ def test_request_path_values_are_quoted(client: GraphClient) -> None:
         client.get_database("a/../../status")
 
 
-async def test_async_client_same_mapping(node: ClientNode, people_graph: str) -> None:
+async def test_async_client_same_mapping(node: LiveNode, people_graph: str) -> None:
     async with AsyncGraphClient(node.url, API_KEY) as c:
         graph_id = new_id("async")
         created = await c.create_database(graph_id, "custom", PERSON_DDL)

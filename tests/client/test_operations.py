@@ -7,11 +7,12 @@ import uuid
 import pytest
 
 from client import AsyncGraphClient, BadRequestError, GraphClient
-from tests.client.conftest import API_KEY, PERSON_DDL, ClientNode
+from tests.client.conftest import API_KEY, PERSON_DDL
+from tests.support.live_node import LiveNode
 
 
 @pytest.fixture(scope="module")
-def client(node: ClientNode):
+def client(node: LiveNode):
     with GraphClient(node.url, API_KEY) as c:
         yield c
 
@@ -46,7 +47,7 @@ def test_backup_restore_and_metrics(client: GraphClient) -> None:
     assert "# TYPE" in text
 
 
-async def test_async_operations(node: ClientNode) -> None:
+async def test_async_operations(node: LiveNode) -> None:
     graph_id = "asyncops" + uuid.uuid4().hex[:6]
     async with AsyncGraphClient(node.url, API_KEY) as c:
         await c.create_database(graph_id, "custom", PERSON_DDL)

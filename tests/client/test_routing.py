@@ -4,8 +4,8 @@ the direct-registry path, whose failures are typed routing errors, never botocor
 
 from __future__ import annotations
 
-import time
 import uuid
+from types import SimpleNamespace
 
 import boto3
 import pytest
@@ -23,11 +23,13 @@ from client import (
     RegistryUnavailableError,
     RouterAuthError,
     RouterUnavailableError,
+    routing,
 )
 from client.factory import GraphClientFactory, get_graph_client
 from contracts.enums import SHARED_REPLICA, NodeType
-from tests.client.conftest import API_KEY, ClientNode, Register, tables
-from tests.node_api.conftest import free_port
+from tests.client.conftest import API_KEY, Register, tables
+from tests.support.live_node import LiveNode
+from tests.support.ports import free_port
 
 
 @pytest.fixture
@@ -41,7 +43,7 @@ def factory(config: ClientConfig, credentials: Credentials) -> GraphClientFactor
 
 
 def test_create_allocates_through_the_router_then_reads_route_to_the_same_node(
-    factory: GraphClientFactory, register: Register, node: ClientNode, s3_endpoint: str, env: str
+    factory: GraphClientFactory, register: Register, node: LiveNode, s3_endpoint: str, env: str
 ) -> None:
     register("i-a", node.url)
     graph_id = "kg" + uuid.uuid4().hex[:8]
@@ -58,7 +60,7 @@ def test_create_allocates_through_the_router_then_reads_route_to_the_same_node(
 
 
 def test_shared_repository_writes_to_master_reads_to_replica(
-    factory: GraphClientFactory, register: Register, graph_row, node: ClientNode, node_b: ClientNode
+    factory: GraphClientFactory, register: Register, graph_row, node: LiveNode, node_b: LiveNode
 ) -> None:
     register("master", node_b.url, NodeType.SHARED_MASTER, tier="shared")
     # `sec` is shared by name, even before it has a graph row.
@@ -74,7 +76,7 @@ def test_shared_repository_writes_to_master_reads_to_replica(
 
 
 def test_unreachable_node_drops_the_cached_route(
-    factory: GraphClientFactory, register: Register, graph_row, node_b: ClientNode
+    factory: GraphClientFactory, register: Register, graph_row, node_b: LiveNode
 ) -> None:
     register("i-dead", f"http://127.0.0.1:{free_port()}")
     graph_row("moving", "i-dead")
@@ -88,20 +90,25 @@ def test_unreachable_node_drops_the_cached_route(
 
 
 def test_routes_are_cached_for_their_ttl(factory: GraphClientFactory, register: Register, graph_row,
-                                         node: ClientNode, node_b: ClientNode, credentials: Credentials) -> None:
+                                         node: LiveNode, node_b: LiveNode, credentials: Credentials,
+                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    # The cache's clock, moved by the test: the TTL passes when the test says, however slow the host.
+    now = [1_000.0]
+    monkeypatch.setattr(routing, "time", SimpleNamespace(monotonic=lambda: now[0]))
     register("i-a", node.url)
     register("i-b", node_b.url)
     graph_row("cached", "i-a")
-    short = GraphClientFactory(factory.config.model_copy(update={"route_ttl_s": 0.3}), credentials=credentials)
+    short = GraphClientFactory(factory.config.model_copy(update={"route_ttl_s": 30}), credentials=credentials)
     assert short.route("cached").url == node.url
     graph_row("cached", "i-b")
+    now[0] += 29
     assert short.route("cached").url == node.url  # still cached
-    time.sleep(0.35)
+    now[0] += 2
     assert short.route("cached").url == node_b.url
 
 
 def test_unknown_unavailable_and_refused_graphs_are_typed(
-    factory: GraphClientFactory, register: Register, graph_row, node: ClientNode, s3_endpoint: str, env: str
+    factory: GraphClientFactory, register: Register, graph_row, node: LiveNode, s3_endpoint: str, env: str
 ) -> None:
     with pytest.raises(GraphNotRegisteredError):
         factory.route("nowhere", "read")
@@ -147,7 +154,7 @@ def test_an_unreachable_router_is_typed_and_its_breaker_opens(env: str, credenti
     assert opened.value.code == "circuit_open" and opened.value.retry_in_s is not None
 
 
-def test_local_development_routes_to_one_url(node: ClientNode) -> None:
+def test_local_development_routes_to_one_url(node: LiveNode) -> None:
     factory = GraphClientFactory(ClientConfig(local_url=node.url, api_key=API_KEY,
                                               aws_endpoint_url="http://127.0.0.1:9"))
     with factory.sync_client("anything", "write") as c:
@@ -155,7 +162,7 @@ def test_local_development_routes_to_one_url(node: ClientNode) -> None:
 
 
 def test_direct_registry_path_routes_and_its_failures_are_typed(
-    register: Register, graph_row, node: ClientNode, s3_endpoint: str, env: str, monkeypatch: pytest.MonkeyPatch
+    register: Register, graph_row, node: LiveNode, s3_endpoint: str, env: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     register("i-a", node.url)
     graph_row("direct", "i-a")
@@ -180,7 +187,7 @@ def test_direct_registry_path_routes_and_its_failures_are_typed(
 
 async def test_get_graph_client_async_from_graph_router_url(
     monkeypatch: pytest.MonkeyPatch, router_url: str, env: str, credentials: Credentials,
-    register: Register, graph_row, node: ClientNode,
+    register: Register, graph_row, node: LiveNode,
 ) -> None:
     register("i-a", node.url)
     graph_row("asyncgraph", "i-a")

@@ -14,11 +14,12 @@ from client import (
     NotFoundError,
     TaskFailedError,
 )
-from tests.client.conftest import API_KEY, BUCKET, PERSON_DDL, ClientNode, parquet_bytes, people
+from tests.client.conftest import API_KEY, BUCKET, PERSON_DDL, parquet_bytes, people
+from tests.support.live_node import LiveNode
 
 
 @pytest.fixture(scope="module")
-def client(node: ClientNode):
+def client(node: LiveNode):
     with GraphClient(node.url, API_KEY) as c:
         yield c
 
@@ -110,7 +111,7 @@ def test_unknown_task_and_bad_source(client: GraphClient, graph: str) -> None:
     assert bad.value.code == "invalid_source"
 
 
-async def test_async_staging_and_monitor(node: ClientNode, graph: str, s3_people: str) -> None:
+async def test_async_staging_and_monitor(node: LiveNode, graph: str, s3_people: str) -> None:
     async with AsyncGraphClient(node.url, API_KEY) as c:
         staging = await c.start_create_table(graph, "Person", s3_people)
         assert (await c.wait_task(staging.task_id, timeout=30)).result["row_count"] == 500

@@ -9,29 +9,29 @@ import pytest
 
 from client import AsyncGraphClient, GraphClient, InvalidQueryError, NotFoundError, StreamInterruptedError
 from client.streams import ResultDecoder
-from tests.client.conftest import API_KEY, ClientNode
+from tests.client.conftest import API_KEY
+from tests.support.live_node import LiveNode
 
 N = 20_000  # the node sends KUZU_CHUNK_SIZE=100 rows per line: 200 lines
 COUNT = f"UNWIND range(1, {N}) AS x RETURN x, x * 2 AS double"
 
 
 @pytest.fixture(scope="module")
-def node(tmp_path_factory: pytest.TempPathFactory, embedded_engine: str) -> Iterator[ClientNode]:
+def node(tmp_path_factory: pytest.TempPathFactory, embedded_engine: str) -> Iterator[LiveNode]:
     """A node of each embedded engine (streams are read chunk by chunk from the engine's result)."""
     env = {"KUZU_CHUNK_SIZE": "100", "GRAPH_BACKEND_TYPE": embedded_engine}
-    n = ClientNode(tmp_path_factory.mktemp(f"streaming-{embedded_engine}") / "dbs", env).start()
-    yield n
-    n.stop()
+    with LiveNode(tmp_path_factory.mktemp(f"streaming-{embedded_engine}") / "dbs", env) as n:
+        yield n
 
 
 @pytest.fixture(scope="module")
-def graph(node: ClientNode) -> str:
+def graph(node: LiveNode) -> str:
     with GraphClient(node.url, API_KEY) as c:
         c.create_database("streaming")
     return "streaming"
 
 
-def test_rows_arrive_before_the_stream_ends(node: ClientNode, graph: str) -> None:
+def test_rows_arrive_before_the_stream_ends(node: LiveNode, graph: str) -> None:
     with GraphClient(node.url, API_KEY) as c, c.query_stream(graph, COUNT) as rows:
         assert rows.columns == ["x", "double"]  # the header is read on entering
         it = iter(rows)
@@ -43,12 +43,12 @@ def test_rows_arrive_before_the_stream_ends(node: ClientNode, graph: str) -> Non
     assert rows.complete and rows.summary is not None and rows.summary.row_count == N
 
 
-def test_plain_iteration_opens_and_closes(node: ClientNode, graph: str) -> None:
+def test_plain_iteration_opens_and_closes(node: LiveNode, graph: str) -> None:
     with GraphClient(node.url, API_KEY) as c:
         assert sum(1 for _ in c.query_stream(graph, COUNT)) == N
 
 
-def test_errors_before_the_first_row_keep_their_status(node: ClientNode, graph: str) -> None:
+def test_errors_before_the_first_row_keep_their_status(node: LiveNode, graph: str) -> None:
     with GraphClient(node.url, API_KEY) as c:
         with pytest.raises(InvalidQueryError):
             c.query_stream(graph, "RETURN (").__enter__()
@@ -56,7 +56,7 @@ def test_errors_before_the_first_row_keep_their_status(node: ClientNode, graph: 
             list(c.query_stream("no_such_graph", "RETURN 1"))
 
 
-async def test_async_stream_yields_rows_as_they_arrive(node: ClientNode, graph: str) -> None:
+async def test_async_stream_yields_rows_as_they_arrive(node: LiveNode, graph: str) -> None:
     async with AsyncGraphClient(node.url, API_KEY) as c:
         async with c.query_stream(graph, COUNT) as rows:
             assert rows.columns == ["x", "double"]

@@ -12,10 +12,10 @@ from pathlib import Path
 
 import httpx
 import pytest
-from contract_api import API_KEY, Api  # noqa: E402
 
 from node_api import app as app_module  # noqa: E402
 from node_api.settings import NodeSettings  # noqa: E402
+from tests.contract.contract_api import API_KEY, Api  # noqa: E402
 from tests.support.arcadedb_server import ROOT_PASSWORD, ArcadeDBServer  # noqa: E402
 from tests.support.engines import EMBEDDED_ENGINES  # noqa: E402
 
@@ -29,6 +29,7 @@ def _settings(kind: str, tmp_path: Path, server: ArcadeDBServer | None) -> NodeS
         "KUZU_MEMORY_PER_DB_MB": 512,
         "KUZU_MAX_DB_SIZE_GB": 1,
         "KUZU_CHUNK_SIZE": 100,
+        "GRAPH_API_SYSTEM_MEMORY_HIGH_WATER_PERCENT": 100,  # the node's own limits only, never the host's
     }
     if server is not None:
         values.update({"NEO4J_URI": server.bolt_uri, "NEO4J_USERNAME": "root", "NEO4J_PASSWORD": ROOT_PASSWORD,

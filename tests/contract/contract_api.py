@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -12,6 +11,7 @@ import httpx
 from fastapi import FastAPI
 
 from node_api.backends.base import GraphBackend
+from tests.support.waiting import until
 
 API_KEY = "contract-test-key-" + "x" * 46
 
@@ -58,9 +58,9 @@ class Api:
         """Polls GET /tasks/{task_id}/status until the task ends."""
         assert accepted.status_code == 202, accepted.text
         url = accepted.json()["status_url"]
-        async with asyncio.timeout(timeout_s):
-            while True:
-                task = (await self.client.get(url)).json()
-                if task["status"] in ("succeeded", "failed"):
-                    return task
-                await asyncio.sleep(0.05)
+
+        async def finished() -> dict[str, Any] | None:
+            task = (await self.client.get(url)).json()
+            return task if task["status"] in ("succeeded", "failed") else None
+
+        return await until(finished, timeout_s=timeout_s, interval_s=0.05, what=f"task {url} finished")

@@ -11,10 +11,10 @@ import uuid
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from contract_api import Api
 
 from node_api.backends import errors
 from node_api.backends.factory import create_backend
+from tests.contract.contract_api import Api
 
 DDL = ("CREATE NODE TABLE Person(id INT64, name STRING, PRIMARY KEY(id)); "
        "CREATE NODE TABLE City(name STRING, PRIMARY KEY(name)); "
@@ -79,7 +79,7 @@ async def test_query_values_have_one_shape(api: Api, graph_id: str) -> None:
     body = response.json()
     assert body["columns"] == ["a", "r", "p", "name", "x"] and body["row_count"] == 1
     a, r, p, name, x = body["rows"][0]
-    node = a["_value"]  # the wire form of docs/result-values.md (tests/values covers every type)
+    node = a["_value"]  # the wire form of docs/result-values.md (tests/node_api/backends/values covers every type)
     assert a["$type"] == "Node" and node["_labels"] == ["Person"] and node["_properties"]["name"] == "Ann"
     assert node["_properties"]["id"] == 1 and isinstance(node["_element_id"], str)
     rel = r["_value"]

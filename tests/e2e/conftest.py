@@ -10,6 +10,7 @@ import pytest
 from client.factory import GraphClientFactory
 from cluster_local import ClusterConfig, LocalCluster
 from tests.e2e.support import client_config
+from tests.support.live_node import HOST_CHECKS_OFF
 
 
 @pytest.fixture(scope="session")
@@ -17,6 +18,7 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalCluster]:
     config = ClusterConfig(
         state_dir=tmp_path_factory.mktemp("cluster"),
         environment="e2e",
+        node_env=dict(HOST_CHECKS_OFF),
         monitor_interval_s=0,  # tests run the instance monitor themselves, when they mean to
         heartbeat_interval_s=0.5,
         heartbeat_timeout_s=5,

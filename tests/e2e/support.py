@@ -13,6 +13,7 @@ from client.config import ClientConfig
 from client.factory import GraphClientFactory
 from client.resilience import Breakers
 from cluster_local import LocalCluster
+from tests.support.waiting import until_sync
 
 PERSON_DDL = ("CREATE NODE TABLE Person(id INT64, name STRING, PRIMARY KEY(id)); "
               "CREATE REL TABLE Knows(FROM Person TO Person, since INT64)")
@@ -48,15 +49,12 @@ def people(start: int, count: int) -> pa.Table:
 
 def wait_task(client: Any, task_id: str, timeout_s: float = 120.0) -> dict[str, Any]:
     """Poll GET /tasks/{task_id}/status (an httpx.Client on the node) until the task has finished."""
-    import time
 
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
+    def finished() -> dict[str, Any] | None:
         task = client.get(f"/tasks/{task_id}/status").json()
-        if task["status"] in ("succeeded", "failed"):
-            return task
-        time.sleep(0.1)
-    raise TimeoutError(f"task {task_id} still running after {timeout_s} s")
+        return task if task["status"] in ("succeeded", "failed") else None
+
+    return until_sync(finished, timeout_s=timeout_s, interval_s=0.1, what=f"task {task_id} finished")
 
 
 def node_http(cluster: LocalCluster, url: str, timeout_s: float = 60.0) -> Any:

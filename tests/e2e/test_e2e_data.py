@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import time
-
 import pyarrow as pa
 
 from client.factory import GraphClientFactory
 from cluster_local import LocalCluster
 from tests.e2e.support import PERSON_DDL, isolated_client, node_http, people, put_parquet
+from tests.support.waiting import until_sync
 
 
 def _count(client, graph_id: str, label: str = "Person") -> int:  # noqa: ANN001 - sync GraphClient
@@ -58,7 +57,8 @@ def test_backup_to_s3_then_restore_on_another_node(cluster: LocalCluster, factor
 
     with node_http(cluster, home) as source:
         assert source.post(f"/databases/{graph_id}/backup", json={"destination": "s3"}).status_code == 202
-        backup = _wait_for(lambda: (source.get(f"/databases/{graph_id}/backups").json()["backups"] or [None])[0])
+        backup = until_sync(lambda: (source.get(f"/databases/{graph_id}/backups").json()["backups"] or [None])[0],
+                            timeout_s=60, interval_s=0.2, what="the backup listed")
     assert backup["location"].startswith(f"s3://{cluster.config.backup_bucket}/")
     assert (backup["node_count"], backup["rel_count"]) == (300, 299)
 
@@ -72,14 +72,4 @@ def test_backup_to_s3_then_restore_on_another_node(cluster: LocalCluster, factor
                 "cypher": "MATCH (p:Person) OPTIONAL MATCH (p)-[k:Knows]->() RETURN count(DISTINCT p), count(k)"})
             return answer.json()["rows"] if answer.status_code == 200 else None
 
-        assert _wait_for(restored) == [[300, 299]]
-
-
-def _wait_for(probe, timeout_s: float = 60.0):  # noqa: ANN001, ANN202 - small polling helper
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        value = probe()
-        if value:
-            return value
-        time.sleep(0.2)
-    raise TimeoutError("condition not met in time")
+        assert until_sync(restored, timeout_s=60, interval_s=0.2, what="the graph restored") == [[300, 299]]

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Callable
 
 from client.exceptions import GraphClientError
 from client.factory import GraphClientFactory
 from cluster_local import LocalCluster
 from tests.e2e.support import PERSON_DDL, client_config, isolated_client
+from tests.support.waiting import until_sync
 
 
 def test_rotate_the_key_mid_traffic_with_no_failed_request(cluster: LocalCluster) -> None:
@@ -46,10 +46,8 @@ def test_rotate_the_key_mid_traffic_with_no_failed_request(cluster: LocalCluster
         t.start()
     def traffic_reaches(count: int) -> None:
         # Counted in requests, not seconds: how fast they go depends on the machine's load.
-        deadline = time.monotonic() + 120
-        while len(sent) < 2 or min(sent.values()) < count:
-            assert time.monotonic() < deadline, sent
-            time.sleep(0.05)
+        until_sync(lambda: len(sent) == 2 and min(sent.values()) >= count, timeout_s=120,
+                   what=f"{count} requests from each thread")
 
     try:
         traffic_reaches(5)  # both threads are querying

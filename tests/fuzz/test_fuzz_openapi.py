@@ -22,7 +22,8 @@ import schemathesis
 from hypothesis import HealthCheck, settings
 from schemathesis.specs.openapi.checks import content_type_conformance, response_schema_conformance
 
-from tests.node_api.conftest import API_KEY, PERSON_DDL, LiveNode
+from tests.support.live_node import LiveNode
+from tests.support.node import API_KEY, PERSON_DDL
 
 MAX_EXAMPLES = 15
 HEADERS = {"X-Graph-API-Key": API_KEY}

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 import threading
 from collections.abc import Iterator
 from datetime import timedelta
@@ -14,6 +13,7 @@ import pytest
 from contracts.registry import iso, utc_now
 from lambdas.allocator.handler import handler as allocator
 from lambdas.instance_monitor.handler import handler
+from tests.support.ports import free_port
 
 SCHEDULED = {
     "version": "0",
@@ -62,10 +62,8 @@ def live_port() -> Iterator[int]:
 
 @pytest.fixture
 def dead_port() -> int:
-    """A port nobody listens on (bound then released)."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """A port nobody listens on."""
+    return free_port()
 
 
 def status(aws: Any, table: str, key: str, value: str) -> str:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +16,7 @@ from node_api.cluster.registration import NodeRegistration
 from node_api.cluster.settings import ClusterSettings
 from node_api.cluster.volume_usage import publish_volume_usage
 from node_api.security.auth import StaticKeyProvider
+from tests.support.waiting import until
 
 
 @pytest.fixture
@@ -58,11 +58,13 @@ async def test_node_registers_heartbeats_and_deregisters(aws, node_settings, lam
         assert placed["route"]["endpoint"] == "http://127.0.0.1:8123"
         held["n"] = 1
         first_beat = registered["last_heartbeat"]
-        for _ in range(100):
-            await asyncio.sleep(0.02)
-            if row(aws)["last_heartbeat"] != first_beat and row(aws).get("reported_database_count") == 1:
-                break
-        beat = row(aws)
+
+        def beat_with_the_graph() -> dict[str, Any] | None:
+            current = row(aws)
+            moved = current["last_heartbeat"] != first_beat and current.get("reported_database_count") == 1
+            return current if moved else None
+
+        beat = await until(beat_with_the_graph, what="a heartbeat reporting the graph")
         assert beat["last_heartbeat"] > first_beat and beat["reported_database_count"] == 1
         assert beat["database_count"] == 1  # the allocator's counter, untouched by heartbeats
         assert monitor.run(aws, health_check=None).unhealthy == []

@@ -155,7 +155,7 @@ def moto_url() -> Iterator[str]:
     """moto's server with DynamoDB requests serialized (the local cluster's control plane does the same:
     moto's transactions are not thread-safe, DynamoDB's requests are atomic)."""
     from cluster_local.control_plane import serve
-    from tests.node_api.conftest import free_port
+    from tests.support.ports import free_port
 
     port = free_port()
     server = serve(port)

@@ -4,7 +4,7 @@ import httpx
 import pytest
 
 from node_api.app import create_app
-from tests.node_api.conftest import API_KEY, node_client
+from tests.support.node import API_KEY, node_client
 
 PROTECTED = [("GET", "/databases"), ("POST", "/databases"), ("GET", "/databases/x"), ("DELETE", "/databases/x"),
              ("POST", "/databases/x/query"), ("GET", "/info"), ("GET", "/status/databases")]

@@ -2,8 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.node_api.conftest import PERSON_DDL, node_client
-from tests.support.node import create_db
+from tests.support.node import PERSON_DDL, create_db, node_client
 
 
 @pytest.fixture

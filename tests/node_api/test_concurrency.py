@@ -6,8 +6,12 @@ import asyncio
 
 import pytest
 
-from tests.node_api.conftest import PERSON_DDL, node_client
-from tests.support.node import create_db, cypher
+from tests.support.node import PERSON_DDL, create_db, cypher, in_flight_queries, node_client
+from tests.support.waiting import until
+
+
+async def open_databases(client, count: int) -> bool:
+    return (await client.get("/info")).json()["open_databases"] == count
 
 
 @pytest.fixture
@@ -113,19 +117,18 @@ async def test_idle_timeout_closes_databases(settings_factory):
         await create_db(client, "g", ddl=PERSON_DDL)
         await cypher(client, "g", "RETURN 1")
         assert (await client.get("/info")).json()["open_databases"] == 1
-        await asyncio.sleep(0.5)
-        assert (await client.get("/info")).json()["open_databases"] == 0
+        await until(lambda: open_databases(client, 0), what="the idle database closed")
         assert (await cypher(client, "g", "RETURN 1")).status_code == 200
 
 
 async def test_delete_while_queries_run(client):
     await create_db(client, "g", ddl=PERSON_DDL)
-    from tests.node_api.conftest import SLOW_QUERY
+    from tests.support.node import SLOW_QUERY
 
     slow = asyncio.create_task(client.post("/databases/g/query", json={"cypher": SLOW_QUERY, "timeout": 20}))
-    await asyncio.sleep(0.3)
+    await until(lambda: in_flight_queries(client), what="the slow query running")
     deleted = await client.delete("/databases/g")
     assert deleted.status_code == 200
-    finished = await asyncio.wait_for(slow, 10)  # interrupted, not left running
-    assert finished.status_code in (400, 404, 409)
+    finished = await slow
+    assert finished.status_code in (400, 404, 409)  # interrupted: left running, it would end 408 at its timeout
     assert (await cypher(client, "g", "RETURN 1")).status_code == 404

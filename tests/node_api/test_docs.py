@@ -9,7 +9,7 @@ from pydantic_settings import BaseSettings
 
 from node_api.app import create_app
 from node_api.settings import NodeSettings
-from tests.node_api.conftest import REPO_ROOT
+from tests.support.node import REPO_ROOT
 
 
 def _variables(settings_class: type[BaseSettings], section: str | None = None) -> Iterator[tuple[str | None, list[str]]]:

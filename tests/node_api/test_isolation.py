@@ -8,8 +8,7 @@ from pathlib import Path
 import pytest
 
 from node_api.settings import NodeSettings
-from tests.node_api.conftest import PERSON_DDL, make_settings
-from tests.support.node import create_db, cypher
+from tests.support.node import PERSON_DDL, create_db, cypher, make_settings
 
 
 @pytest.fixture

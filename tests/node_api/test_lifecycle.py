@@ -4,8 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.node_api.conftest import PERSON_DDL, node_client
-from tests.support.node import create_db, cypher
+from tests.support.node import PERSON_DDL, create_db, cypher, node_client
 
 
 async def test_create_list_get_delete(client):

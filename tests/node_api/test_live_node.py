@@ -5,12 +5,12 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-import time
 
 import httpx
 import pytest
 
-from tests.node_api.conftest import HEADERS, PERSON_DDL, REPO_ROOT, SLOW_QUERY
+from tests.support.node import HEADERS, PERSON_DDL, REPO_ROOT, SLOW_QUERY
+from tests.support.waiting import until_sync
 
 
 def test_cli_help_lists_the_options():
@@ -28,8 +28,13 @@ def test_requests_are_logged_as_json_lines(live_node):
                              headers={"X-Request-ID": "req-42"})
         assert response.headers["x-request-id"] == "req-42"
         http.post("/databases/logged/query", json={"cypher": "RETRN"})
-    time.sleep(0.2)
-    records = [json.loads(line) for line in live_node.logs() if line.startswith("{")]
+
+    def records() -> list[dict]:  # once the last request's line is written (after its answer)
+        complete = live_node.log_path.read_text().split("\n")[:-1]
+        lines = [json.loads(line) for line in complete if line.startswith("{")]
+        return lines if any(r.get("http_status") == 400 for r in lines) else []
+
+    records = until_sync(records, what="the access line of the refused query")
     query_line = next(r for r in records if r.get("request_id") == "req-42")
     for field in ("timestamp", "level", "node_type", "tier", "instance_id", "graph_id", "operation",
                   "duration_ms", "status"):
@@ -48,13 +53,8 @@ def test_disconnected_stream_client_releases_the_engine(live_node):
             first = next(r.iter_lines())
             assert json.loads(first)["type"] == "header"
         # the client went away mid-stream: the connection and admission slot come back
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            info = http.get("/info").json()
-            if info["active_connections"] == 0 and info["in_flight_queries"] == 0:
-                break
-            time.sleep(0.1)
-        assert info["active_connections"] == 0 and info["in_flight_queries"] == 0
+        until_sync(lambda: (info := http.get("/info").json())["active_connections"] == 0
+                   and info["in_flight_queries"] == 0, what="the connection and query slot released")
         assert http.post("/databases/s/query", json={"cypher": "RETURN 1"}).json()["rows"] == [[1]]
 
 
@@ -63,10 +63,8 @@ def test_client_timeout_interrupts_the_query(live_node):
         http.post("/databases", json={"graph_id": "t", "schema_type": "custom", "custom_ddl": PERSON_DDL})
         with pytest.raises(httpx.ReadTimeout):
             http.post("/databases/t/query", json={"cypher": SLOW_QUERY, "timeout": 60}, timeout=0.5)
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline and http.get("/info").json()["in_flight_queries"]:
-            time.sleep(0.1)
-        assert http.get("/info").json()["in_flight_queries"] == 0  # interrupted, not left running
+        until_sync(lambda: http.get("/info").json()["in_flight_queries"] == 0,
+                   what="the query interrupted, not left running")
         assert http.post("/databases/t/query", json={"cypher": "RETURN 3"}).json()["rows"] == [[3]]
 
 

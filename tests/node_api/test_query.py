@@ -4,8 +4,7 @@ import json
 
 import pytest
 
-from tests.node_api.conftest import PERSON_DDL, SLOW_QUERY, node_client
-from tests.support.node import create_db, cypher
+from tests.support.node import PERSON_DDL, SLOW_QUERY, create_db, cypher, node_client
 
 
 @pytest.fixture
@@ -37,7 +36,7 @@ async def test_spec_example_return_1(people):
 
 
 async def test_value_shapes(people):
-    """The wire form of docs/result-values.md (tests/values has every type on every transport)."""
+    """The wire form of docs/result-values.md (tests/node_api/backends/values has every type on every transport)."""
     body = (await cypher(
         people, "people",
         "MATCH path = (a:Person {id: 1})-[k:Knows]->(b:Person) "

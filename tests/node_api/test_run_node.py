@@ -16,7 +16,8 @@ from pathlib import Path
 
 import httpx
 
-from tests.node_api.conftest import REPO_ROOT, free_port
+from tests.support.node import REPO_ROOT
+from tests.support.ports import free_port
 
 BANNER = re.compile(r"^graph-node: listening on (http://\S+) \(API docs \S+/docs\); stop it with Ctrl\+C or `kill (\d+)`$")
 

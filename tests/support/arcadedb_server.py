@@ -1,7 +1,7 @@
 """A real Bolt server for the tests: ArcadeDB (PyPI `arcadedb-embedded`, which bundles its own Java
 runtime and the Bolt plugin) started as a separate process on 127.0.0.1.
 
-One server per test session, shared by tests/neo4j and tests/contract (a module-level singleton with
+One server per test session, shared by tests/node_api/backends/neo4j and tests/contract (a module-level singleton with
 a reference count, so both conftests get the same process). Readiness is ArcadeDB's
 `GET /api/v1/ready` (204), not the open port: the Bolt listener opens before the server is ready.
 The process is stopped by its pid.
@@ -13,7 +13,6 @@ import importlib.util
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import tempfile
 import time
@@ -23,6 +22,7 @@ from pathlib import Path
 import httpx
 
 from node_api.settings import NodeSettings
+from tests.support.ports import free_port
 
 ROOT_PASSWORD = "bolt-test-password"
 _READY_TIMEOUT_S = 90.0
@@ -33,12 +33,6 @@ COMMAND_TIMEOUT_MS = 8_000
 
 class ServerUnavailable(RuntimeError):
     pass
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @dataclass
@@ -155,7 +149,7 @@ def acquire() -> ArcadeDBServer:
     global _shared
     if _shared is None:
         root = Path(tempfile.mkdtemp(prefix="arcadedb-bolt-"))
-        server = ArcadeDBServer(root, _free_port(), _free_port())
+        server = ArcadeDBServer(root, free_port(), free_port())
         try:
             server.start()
         except BaseException:
@@ -185,6 +179,7 @@ def neo4j_settings(server: ArcadeDBServer, tmp_path: Path, **overrides: object) 
         "KUZU_DATABASE_PATH": str(tmp_path / "data"),
         "KUZU_MAX_DATABASES_PER_NODE": 50,
         "GRAPH_API_QUEUE_TIMEOUT": 5,
+        "GRAPH_API_SYSTEM_MEMORY_HIGH_WATER_PERCENT": 100,  # the node's own limits only, never the host's
     }
     values.update(overrides)
     return NodeSettings(**values)  # type: ignore[arg-type]

@@ -1,11 +1,12 @@
 """The node API in-process for tests: its settings, its app (with staging wired), an httpx client
-over ASGI, and the few calls the suites make over and over."""
+over ASGI, and the few calls the suites make over and over. (A node in its own process:
+tests/support/live_node.py.)"""
 
 from __future__ import annotations
 
 import io
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +15,19 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from fastapi import FastAPI
 
+from node_api.app import create_app
 from node_api.settings import NodeSettings
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+API_KEY = "test-key-" + "x" * 55
+HEADERS = {"X-Graph-API-Key": API_KEY}
+
+PERSON_DDL = "CREATE NODE TABLE Person(id INT64, name STRING, PRIMARY KEY(id)); " \
+             "CREATE REL TABLE Knows(FROM Person TO Person, since INT64)"
+
+# A query that runs for many seconds unless it is interrupted (about 1e9 rows).
+SLOW_QUERY = "UNWIND range(1, 40000) AS x UNWIND range(1, 40000) AS y RETURN sum(x * y)"
 
 
 def node_settings(base_path: Path, api_key: str, /, **overrides: Any) -> NodeSettings:
@@ -31,6 +44,16 @@ def node_settings(base_path: Path, api_key: str, /, **overrides: Any) -> NodeSet
     }
     values.update(overrides)
     return NodeSettings(**values)
+
+
+def make_settings(base_path: Path, **overrides: Any) -> NodeSettings:
+    """`node_settings` with `API_KEY` and room for 100 databases."""
+    return node_settings(base_path, API_KEY, **{"max_databases": 100, "max_open_databases": 100, **overrides})
+
+
+def node_client(settings: NodeSettings, **app_kwargs: Any) -> AbstractAsyncContextManager[httpx.AsyncClient]:
+    """The app for `settings`, started, and a client on it sending `HEADERS`."""
+    return in_process_client(create_app(settings, **app_kwargs), HEADERS)
 
 
 @asynccontextmanager
@@ -64,6 +87,11 @@ async def cypher_rows(client: httpx.AsyncClient, graph_id: str, query: str, **pa
     response = await cypher(client, graph_id, query, **params)
     assert response.status_code == 200, response.text
     return response.json()["rows"]
+
+
+async def in_flight_queries(client: httpx.AsyncClient) -> int:
+    """Queries the node is running now (GET /info), for tests that wait for one to be under way."""
+    return (await client.get("/info")).json()["in_flight_queries"]
 
 
 def parquet_bytes(table: pa.Table) -> bytes:

@@ -19,7 +19,7 @@ from cluster_local.credentials import issue
 from lambdas.common.aws import Aws
 from lambdas.router_api.app import create_app
 from lambdas.router_api.settings import RouterSettings
-from tests.node_api.conftest import free_port
+from tests.support.ports import free_port
 
 
 def router_settings(moto_url: str, environment: str, credentials_file: Path, **env: str) -> RouterSettings:

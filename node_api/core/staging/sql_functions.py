@@ -4,8 +4,9 @@ and the staging SQL policy's verdict on each (policy.py applies it).
 Generated from `duckdb_functions()` of a staging instance, then reviewed by hand: everything pure
 (math, strings, dates, lists, structs, maps, JSON values, aggregates, windows) is allowed; what reads
 files, reads or changes settings, logs, profiles, checkpoints, runs SQL from a string, or reveals the
-node's catalogs and internals is refused, with the reason the 403 gives. tests/staging/test_sql_policy.py
-fails when the catalog lists a name in neither list (a new DuckDB version): review it, then add it.
+node's catalogs and internals is refused, with the reason the 403 gives.
+tests/node_api/core/staging/test_sql_policy.py fails when the catalog lists a name in neither list (a new
+DuckDB version): review it, then add it.
 """
 
 from __future__ import annotations
