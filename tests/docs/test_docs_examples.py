@@ -29,7 +29,8 @@ from typing import Any
 import pytest
 
 from tests.docs.blocks import ENV_DEFAULTS, Block, MarkerError, blocks, check_env_block
-from tests.node_api.conftest import API_KEY, REPO_ROOT, LiveNode
+from tests.support.live_node import LiveNode
+from tests.support.node import API_KEY, REPO_ROOT
 
 BLOCK_TIMEOUT_S = 120
 NOT_RUN_HERE = {
