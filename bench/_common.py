@@ -103,6 +103,21 @@ def tree_rss(pid: int) -> tuple[int, dict[int, int]]:
     return root.memory_info().rss, children
 
 
+def cpu_seconds(pid: int) -> tuple[float, float]:
+    """(CPU seconds, user + system, of a process; of its live descendants together). A descendant
+    that exits before the second reading drops out: read both sides while they all still run."""
+    root = psutil.Process(pid)
+    times = root.cpu_times()
+    children = 0.0
+    for child in root.children(recursive=True):
+        try:
+            child_times = child.cpu_times()
+            children += child_times.user + child_times.system
+        except psutil.Error:
+            pass
+    return times.user + times.system, children
+
+
 class PeakRss:
     """Samples a process's RSS (and, apart, each of its descendants': the node's engine workers) every
     few milliseconds in a background thread; keeps the peaks."""

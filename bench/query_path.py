@@ -19,13 +19,16 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Coroutine
 from pathlib import Path
+from typing import Any
 
 import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import (  # noqa: E402
     HEADERS,
+    cpu_seconds,
     free_port,
     graph_file,
     latency_summary,
@@ -42,6 +45,10 @@ QUERIES = {
     # A query with almost no engine work: exposes the server's own per-request cost.
     "trivial": "RETURN $id AS id, 'x' AS name",
 }
+# Per measure, the mean over rounds; CPU per request is what explains a throughput ratio on a machine
+# whose cores the client shares.
+MEASURES = ("throughput_rps", "p50_ms", "p99_ms", "server_cpu_ms_per_request", "workers_cpu_ms_per_request",
+            "client_cpu_ms_per_request")
 DDL = ("CREATE NODE TABLE Person(id INT64, name STRING, age INT64, PRIMARY KEY(id)); "
        "CREATE REL TABLE Knows(FROM Person TO Person)")
 
@@ -49,6 +56,7 @@ DDL = ("CREATE NODE TABLE Person(id INT64, name STRING, age INT64, PRIMARY KEY(i
 async def load(urls: list[str], paths: list[str], nodes: int, seconds: float, concurrency: int, headers: dict,
                query: str) -> dict:
     """`concurrency` closed-loop clients; each request goes to a random (url, path) target."""
+    client_cpu = time.process_time()
     latencies: list[float] = []
     errors = 0
     deadline = time.perf_counter() + seconds
@@ -69,7 +77,21 @@ async def load(urls: list[str], paths: list[str], nodes: int, seconds: float, co
         started = time.perf_counter()
         await asyncio.gather(*(worker(i) for i in range(concurrency)))
         elapsed = time.perf_counter() - started
-    return {**latency_summary(latencies, elapsed), "errors": errors}
+    client_ms = (time.process_time() - client_cpu) * 1000 / max(1, len(latencies))
+    return {**latency_summary(latencies, elapsed), "errors": errors, "client_cpu_ms_per_request": round(client_ms, 3)}
+
+
+def measured(pids: list[int], run: Coroutine[Any, Any, dict]) -> dict:
+    """The result of `run` (a load) with the CPU each server process spent per request during it (ms): the
+    processes themselves (`server`) and their descendants (`workers`: the node's engine workers)."""
+    before = [cpu_seconds(pid) for pid in pids]
+    result = asyncio.run(run)
+    after = [cpu_seconds(pid) for pid in pids]
+    requests = max(1, result["requests"])
+    server = sum(a[0] - b[0] for a, b in zip(after, before, strict=True))
+    workers = sum(a[1] - b[1] for a, b in zip(after, before, strict=True))
+    return {**result, "server_cpu_ms_per_request": round(server * 1000 / requests, 3),
+            "workers_cpu_ms_per_request": round(workers * 1000 / requests, 3)}
 
 
 def build(base: Path, engine: str, databases: int, nodes: int) -> list[Path]:
@@ -104,8 +126,8 @@ def run(args: argparse.Namespace) -> dict:
         paths = [f"/databases/bench{i}/query" for i in range(args.databases)]
         try:
             asyncio.run(load([url] * args.databases, paths, args.nodes, 1, args.concurrency, HEADERS, query))
-            results["node_api"].append(asyncio.run(load([url] * args.databases, paths, args.nodes, args.seconds,
-                                                        args.concurrency, HEADERS, query)))
+            results["node_api"].append(measured([proc.pid], load(
+                [url] * args.databases, paths, args.nodes, args.seconds, args.concurrency, HEADERS, query)))
         finally:
             stop_process(proc)
         procs, urls = [], []
@@ -116,8 +138,8 @@ def run(args: argparse.Namespace) -> dict:
                                            {}, f"http://127.0.0.1:{port}/", work / f"bare-{port}.log"))
                 urls.append(f"http://127.0.0.1:{port}")
             asyncio.run(load(urls, ["/"] * len(urls), args.nodes, 1, args.concurrency, {}, query))
-            results["bare"].append(asyncio.run(load(urls, ["/"] * len(urls), args.nodes, args.seconds,
-                                                    args.concurrency, {}, query)))
+            results["bare"].append(measured([p.pid for p in procs], load(
+                urls, ["/"] * len(urls), args.nodes, args.seconds, args.concurrency, {}, query)))
         finally:
             for proc in procs:
                 stop_process(proc)
@@ -129,8 +151,8 @@ def run(args: argparse.Namespace) -> dict:
     summary = {
         "benchmark": "query_path",
         "params": vars(args),
-        "node_api": {k: mean("node_api", k) for k in ("throughput_rps", "p50_ms", "p99_ms")},
-        "bare": {k: mean("bare", k) for k in ("throughput_rps", "p50_ms", "p99_ms")},
+        "node_api": {k: mean("node_api", k) for k in MEASURES},
+        "bare": {k: mean("bare", k) for k in MEASURES},
         "rounds": results,
     }
     summary["throughput_ratio"] = round(summary["node_api"]["throughput_rps"] / summary["bare"]["throughput_rps"], 3)
