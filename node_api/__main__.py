@@ -18,7 +18,7 @@ import uvicorn
 
 from node_api.settings import NodeSettings, NodeType
 
-cli = typer.Typer(add_completion=False, help="Run a graph node API (Kuzu by default) on this machine.")
+cli = typer.Typer(add_completion=False, help="Run a graph node API (LadybugDB by default) on this machine.")
 
 
 def listening_urls(sockets: list[socket.socket]) -> list[str]:
@@ -44,6 +44,21 @@ class AnnouncingServer(uvicorn.Server):
                   f"`kill {os.getpid()}`", file=sys.stderr, flush=True)
 
 
+def listen(host: str, port: int) -> socket.socket:
+    """A socket bound to (host, port), before the node touches its data: a port in use ends the start
+    with one plain line (exit 3), not a log event after start-up."""
+    try:
+        family, kind, proto, _name, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
+        sock = socket.socket(family, kind, proto)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn binds
+        sock.bind(address)
+    except OSError as exc:
+        print(f"graph-node: cannot listen on {host}:{port}: {exc.strerror or exc} (is another node running "
+              f"there? choose another port with --port or GRAPH_API_PORT)", file=sys.stderr, flush=True)
+        raise typer.Exit(3) from None
+    return sock
+
+
 @cli.command()
 def serve(
     base_path: Annotated[Path | None, typer.Option(help="Where databases live (GRAPH_API_DATABASE_PATH).")] = None,
@@ -59,6 +74,15 @@ def serve(
     if dev:
         overrides["dev_mode"] = True
     settings = NodeSettings(**overrides)  # CLI options win over environment variables
+    sock = listen(settings.host, settings.port)
+    from node_api.core.base_path_lock import BasePathInUse, base_path_lock
+
+    try:  # a plain line now; the lifespan takes the lock for good (and refuses a node that raced in)
+        with base_path_lock(settings.base_path):
+            pass
+    except BasePathInUse as exc:
+        print(f"graph-node: {exc}", file=sys.stderr, flush=True)
+        raise typer.Exit(3) from None
 
     from node_api.app import create_app
     from node_api.core.http_protocol import GuardedHttpToolsProtocol
@@ -75,7 +99,7 @@ def serve(
                             access_log=False, timeout_graceful_shutdown=10, http=GuardedHttpToolsProtocol,
                             # Past this many connections uvicorn itself answers 503; admission control acts long before.
                             limit_concurrency=settings.max_connections)
-    AnnouncingServer(config).run()
+    AnnouncingServer(config).run(sockets=[sock])
 
 
 if __name__ == "__main__":

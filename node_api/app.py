@@ -20,6 +20,7 @@ from node_api.backends.factory import create_backend
 from node_api.cluster.wiring import cluster_membership, select_key_provider
 from node_api.core.admission import AdmissionController
 from node_api.core.backup.service import BackupService
+from node_api.core.base_path_lock import base_path_lock
 from node_api.core.cloudwatch import publishing
 from node_api.core.logs import get_logger
 from node_api.core.metrics import NodeMetrics
@@ -63,6 +64,7 @@ def create_app(settings: NodeSettings | None = None, *, key_provider: ApiKeyProv
             log.warning("NO API KEY CONFIGURED: every request is accepted without authentication "
                         "(development mode only; never run like this beside real data)")
         async with AsyncExitStack() as stack:
+            stack.enter_context(base_path_lock(settings.base_path))  # BasePathInUse: before anything is touched
             await backend.start()
             stack.push_async_callback(backend.close)
             await admission.start()

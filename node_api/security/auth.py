@@ -11,11 +11,17 @@ import hmac
 from typing import Protocol
 
 import anyio
-from fastapi import Request
+from fastapi import Request, Security
+from fastapi.security import APIKeyHeader
 
 from node_api.errors import ApiError
 
 API_KEY_HEADER = "X-Graph-API-Key"
+
+# Declared as an OpenAPI security scheme, so Swagger UI (/docs) offers "Authorize" and sends the key;
+# auto_error off: the node answers a missing key in its own words (401 missing_api_key).
+api_key_header = APIKeyHeader(name=API_KEY_HEADER, scheme_name="ApiKey", auto_error=False,
+                              description="The node's API key (GRAPH_API_KEY; `test-key` on a development node).")
 
 
 class ApiKeyProvider(Protocol):
@@ -38,15 +44,15 @@ def key_matches(candidate: str, keys: tuple[str, ...]) -> bool:
     return matched
 
 
-async def require_api_key(request: Request) -> None:
-    """FastAPI dependency for every route except liveness/readiness."""
+async def require_api_key(request: Request, supplied: str | None = Security(api_key_header)) -> None:
+    """FastAPI dependency for every route except liveness/readiness. Raises ApiError 401
+    (missing_api_key, invalid_api_key) or 503 (auth_unconfigured)."""
     state = request.app.state.node
     keys = state.key_provider.valid_keys()
     if not keys:
         if state.settings.dev_mode:
             return  # development mode without a key, announced at start-up
         raise ApiError(503, "auth_unconfigured", "no API key is configured on this node")
-    supplied = request.headers.get(API_KEY_HEADER)
     if not supplied:
         raise ApiError(401, "missing_api_key", f"send the API key in the {API_KEY_HEADER} header",
                        headers={"WWW-Authenticate": API_KEY_HEADER})

@@ -57,3 +57,20 @@ async def test_api_docs_load_from_the_node_itself(client):
             assert (await client.get(asset)).status_code == 200, asset
         assert "/openapi.json" in html
     assert (await client.get("/openapi.json")).status_code == 200
+
+
+async def test_openapi_declares_the_api_key_so_swagger_can_send_it(client):
+    """Every route that needs the key declares the X-Graph-API-Key scheme (Swagger UI's Authorize);
+    the health probes that need none declare nothing, and a request with the key works."""
+    document = (await client.get("/openapi.json")).json()
+    assert document["components"]["securitySchemes"]["ApiKey"] == {
+        "type": "apiKey", "in": "header", "name": "X-Graph-API-Key",
+        "description": document["components"]["securitySchemes"]["ApiKey"]["description"]}
+    operations = [(path, method, operation) for path, item in document["paths"].items()
+                  for method, operation in item.items()]
+    open_paths = {"/status", "/status/live"}
+    for path, method, operation in operations:
+        expected = None if path in open_paths else [{"ApiKey": []}]
+        assert operation.get("security") == expected, (method, path)
+    missing = await client.get("/databases", headers={"X-Graph-API-Key": ""})
+    assert missing.status_code == 401 and missing.json()["error"]["code"] == "missing_api_key"

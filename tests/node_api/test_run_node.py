@@ -82,3 +82,24 @@ def test_graph_node_takes_its_port_from_the_environment(tmp_path: Path) -> None:
         assert url == f"http://127.0.0.1:{port}"
         headers = {"X-Graph-API-Key": "run-node-test-key"}
         assert httpx.get(f"{url}/databases", headers=headers, timeout=5).json()["total"] == 0
+
+
+def test_a_second_node_refuses_a_busy_port_or_base_path_and_leaves_the_first_alone(tmp_path: Path) -> None:
+    """One node per port and per base path: the second says why in one plain line and exits 3 before it
+    touches anything (a second node on the same directory used to empty the first's `.creating/`)."""
+    command = [str(REPO_ROOT / ".venv" / "bin" / "graph-node")]
+    port = free_port()
+    with started(command, _env(tmp_path, GRAPH_API_PORT=str(port)), tmp_path / "node.log") as (url, _):
+        marker = tmp_path / "dbs" / ".creating" / "in-flight"
+        marker.mkdir(parents=True)
+        other_base = _env(tmp_path / "other", GRAPH_API_PORT=str(port))
+        busy_port = subprocess.run(command, cwd=REPO_ROOT, env=other_base, capture_output=True, text=True, timeout=60)
+        assert busy_port.returncode == 3
+        assert f"graph-node: cannot listen on 127.0.0.1:{port}" in busy_port.stderr
+        same_base = _env(tmp_path, GRAPH_API_PORT=str(free_port()))
+        busy_base = subprocess.run(command, cwd=REPO_ROOT, env=same_base, capture_output=True, text=True, timeout=60)
+        assert busy_base.returncode == 3
+        assert f"is serving {tmp_path / 'dbs'}: stop it, or give this node another base path" in busy_base.stderr
+        assert "Traceback" not in busy_base.stderr + busy_port.stderr
+        assert marker.is_dir()  # the running node's work was not touched
+        assert httpx.get(f"{url}/status/live", timeout=5).status_code == 200
