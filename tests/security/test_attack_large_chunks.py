@@ -40,3 +40,24 @@ async def test_attack_a_chunk_past_64_mb_streams_whole(tmp_path: Path, engine: s
                 if event["type"] == "rows":
                     rows += len(event["rows"])
         assert rows == 700
+
+
+@pytest.mark.parametrize("engine", ["kuzu", "ladybug"])
+async def test_attack_wide_rows_reach_the_node_in_bounded_chunks(tmp_path: Path, engine: str) -> None:
+    # Found the same day: chunks were 1,000 rows whatever their size; the node relays each whole and
+    # prefetches the next, so one NDJSON stream of 60 kB rows grew the HTTP process by 270 MB.
+    async with node_client(make_settings(tmp_path / "dbs", backend_type=engine)) as client:
+        await create_db(client, "attacker", ddl=PERSON_DDL)
+        rows = 0
+        async with client.stream("POST", "/databases/attacker/query",
+                                 headers={"Accept": "application/x-ndjson"},
+                                 json={"cypher": "UNWIND range(1, 600) AS i RETURN i, repeat('x', 60000) AS s"}
+                                 ) as response:
+            assert response.status_code == 200
+            async for line in response.aiter_lines():
+                event = json.loads(line)
+                if event["type"] == "rows":
+                    assert len(line) <= (8 << 20) + 70_000, len(line)  # CHUNK_BYTES, or one row past it
+                    assert [row[0] for row in event["rows"]] == list(range(rows + 1, rows + 1 + len(event["rows"])))
+                    rows += len(event["rows"])
+        assert rows == 600
