@@ -25,7 +25,9 @@ _INTERNALS = re.compile(
     r"Traceback \(most recent call last\)|File \"[^\"]+\", line \d+|<class '|object has no attribute|"
     r"NoneType|std::|\w::\w|\.(?:cpp|cc|hpp|h|py|java):\d+|\b0x[0-9a-fA-F]{6,}\b|"
     r"^\s*at [\w$.]+\(|^\s*#\d+\s|(?:^|\s)(?:java|javax|com|org|io)\.[\w$.]+(?:Exception|Error)\b|"
-    r"^(?:[A-Z]\w*(?:Error|Exception|Warning)|KeyboardInterrupt|SystemExit): ",
+    r"^(?:[A-Z]\w*(?:Error|Exception|Warning)|KeyboardInterrupt|SystemExit): |"
+    # OSError text from the worker's own Python ("[Errno 2] No usable temporary directory found").
+    r"^\[Errno \d+\]",
     re.MULTILINE,
 )
 

@@ -8,18 +8,20 @@ databases are closed. malloc_trim(0) hands it back. No-op where glibc is absent.
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
 from functools import cache
 
 
 @cache
 def _libc() -> ctypes.CDLL | None:
-    name = ctypes.util.find_library("c")
+    # The process's own symbols (glibc's where it is linked against it), not ctypes.util.find_library:
+    # that runs ldconfig or gcc and makes a temporary file, which an engine worker's sandbox forbids, so
+    # every result chunk past 64 MB failed its query with "No usable temporary directory found"
+    # (found by attacking).
     try:
-        libc = ctypes.CDLL(name) if name else None
+        libc = ctypes.CDLL(None)
     except OSError:
         return None
-    return libc if libc is not None and hasattr(libc, "malloc_trim") else None
+    return libc if hasattr(libc, "malloc_trim") else None
 
 
 def release_free_memory() -> bool:

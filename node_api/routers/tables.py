@@ -132,7 +132,8 @@ async def query_tables(
     media = negotiate(request.headers.get("accept"))
     if media == "application/json":
         async with node.admission.admit():  # staging SQL runs in this process: admitted like any query
-            result = await staging.query(graph_id, body.sql, body.timeout)
+            result = await staging.query(graph_id, body.sql, body.timeout,
+                                         max_bytes=node.settings.max_json_result_bytes)
         payload = StagingQueryResponse(
             graph_id=graph_id,
             columns=result.columns,

@@ -53,4 +53,23 @@ def parse_ddl(script: str, max_statements: int = 500) -> list[str]:
         forbidden = {"COPY", "LOAD", "ATTACH", "IMPORT", "EXPORT", "INSTALL", "CALL", "MATCH", "USE"}
         if forbidden & {t.upper for t in tokenize(statement) if t.kind == "word"}:
             raise InvalidSchema(f"DDL may not read or write data or files: {statement[:120]!r}")
+        if _defines_from_a_query(statement):
+            raise InvalidSchema("a table is defined by its columns in DDL, not from a query (CREATE ... TABLE "
+                                f"... AS <query>); load its rows through the ingestion endpoints: {statement[:120]!r}")
     return statements
+
+
+def _defines_from_a_query(statement: str) -> bool:
+    """`CREATE NODE|REL TABLE name AS <query>`: an AS outside every bracket. Kuzu 0.11.3 and LadybugDB
+    0.22.0 run the query and bulk-insert its rows (plan: BATCH_INSERT), which the statement policy's
+    plan phase refuses on the query endpoint; DDL runs without that phase (found by attacking), so
+    the form is refused here. In column definitions AS only appears inside brackets (CAST(x AS T))."""
+    depth = 0
+    for token in split_statements(tokenize(statement))[0]:
+        if token.kind == "punct" and token.text in "([{":
+            depth += 1
+        elif token.kind == "punct" and token.text in ")]}":
+            depth -= 1
+        elif depth == 0 and token.kind == "word" and token.upper == "AS":
+            return True
+    return False

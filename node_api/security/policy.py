@@ -163,6 +163,7 @@ class StatementPolicy:
         statements = split_statements(tokenize(cypher))
         if len(statements) != 1:
             raise InvalidQuery("send exactly one statement per request")
+        _check_nesting(statements[0])
         return statements[0]
 
     def _check_start(self, tokens: list[Token]) -> None:
@@ -325,6 +326,36 @@ class StatementPolicy:
                 raise QueryForbidden(f"the statement calls {name}, which is not allowed: {reason}", function=name)
             writes = writes or spec_f.writes
         return StatementKind.WRITE if writes else StatementKind.READ
+
+
+# Nesting the engines' parsers cannot take (Kuzu 0.11.3 and LadybugDB 0.22.0 alike, measured on a real
+# node; docs/engine-facts.md): lists or maps nested ~1000 deep overflow the parser's stack (SIGSEGV),
+# and parsing time grows steeply with depth: 200 nested lists take ~4 s, 300 ~10 s, and each nested
+# `CASE WHEN` ~1.6x the one inside it (20 deep: 1.8 s, 24: past any timeout). Parsing is not
+# interrupted by the engine's query timeout: the node kills the worker at timeout + grace. Refused
+# here, before any work, well below either (parameters nest at most 64 levels too, models/values.py).
+MAX_NESTING = 64  # brackets of any kind (lists, maps, parentheses, patterns), open at once
+MAX_CASE_NESTING = 12  # CASE expressions open at once
+
+
+def _check_nesting(tokens: list[Token]) -> None:
+    depth = cases = 0
+    keywords = set(keyword_positions(tokens))  # `n.end`, `{end: 1}` close nothing
+    for i, token in enumerate(tokens):
+        if token.kind == "punct" and token.text in "([{":
+            depth += 1
+            if depth > MAX_NESTING:
+                raise InvalidQuery(f"the query nests brackets more than {MAX_NESTING} levels deep",
+                                   max_nesting=MAX_NESTING)
+        elif token.kind == "punct" and token.text in ")]}":
+            depth -= 1
+        elif i in keywords and token.upper == "CASE":
+            cases += 1
+            if cases > MAX_CASE_NESTING:
+                raise InvalidQuery(f"the query nests CASE expressions more than {MAX_CASE_NESTING} levels deep",
+                                   max_case_nesting=MAX_CASE_NESTING)
+        elif i in keywords and token.upper == "END" and cases:
+            cases -= 1
 
 
 # ---- reading Kuzu/LadybugDB plan text (src/main/plan_printer.cpp): boxes of equal width in rows; a

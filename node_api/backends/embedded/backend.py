@@ -65,6 +65,7 @@ from node_api.backends.errors import (
     InvalidSchema,
     Overloaded,
     QueryFailed,
+    QueryTimeout,
 )
 from node_api.backends.messages import public_message
 from node_api.core.logs import get_logger
@@ -570,30 +571,40 @@ class EmbeddedBackend(GraphBackend):
     async def _judged_session(
         self, graph_id: str, cypher: str, parameters: Mapping[str, Any], token_kind: StatementKind, *,
         timeout_s: float,
-    ) -> AsyncIterator[tuple[EngineSession, StatementKind]]:
-        """A session to run `cypher` on, with the statement's kind: the policy's second phase (the
-        engine's own plan, judged by security/policy.py judge_plan) runs first on the same checked-out
-        connection, so a statement is admitted to its database once, not once per phase (else a
-        waiter queued between the phases would take its place). Verdicts are kept per open database
-        by statement text: a repeated (parameterized) statement is planned once per worker."""
+    ) -> AsyncIterator[tuple[EngineSession, StatementKind, float]]:
+        """A session to run `cypher` on, with the statement's kind and the seconds left of `timeout_s`:
+        the policy's second phase (the engine's own plan, judged by security/policy.py judge_plan)
+        runs first on the same checked-out connection, so a statement is admitted to its database
+        once, not once per phase (else a waiter queued between the phases would take its place).
+        Verdicts are kept per open database by statement text: a repeated (parameterized) statement
+        is planned once per worker. The plan and the run share one timeout: each used to get all of
+        it, and parsing (which the engine's own timeout does not cover) runs in both, so a statement
+        that parses slowly answered after twice its timeout (found by attacking: 9 s for 4 s).
+        QueryTimeout (408) when planning took all of it."""
         handle = await self._handle(graph_id)
         explain = self.policy.explain(cypher)
         known = handle.verdict(cypher) if explain is not None else token_kind
         # EXPLAIN of a write opens a write transaction in Kuzu (measured: a concurrent write then
         # fails with "Cannot start a new write transaction"): it takes the lane its kind needs.
         kind = token_kind if known is None else _stronger(known, token_kind)
+        remaining_s = timeout_s
         async with self.session(graph_id, kind) as session:
             if known is None:
                 assert explain is not None
+                started = time.monotonic()
                 plan = await session.plan(explain, parameters, timeout_s=timeout_s)
                 known = self.policy.judge_plan(plan, StatementKind.READ)  # QueryForbidden
                 handle.remember(cypher, known)
+                remaining_s -= time.monotonic() - started
+                if remaining_s <= 0:
+                    raise QueryTimeout(f"the query ran past its timeout of {timeout_s:g}s while the node "
+                                       "checked it", timeout_s=timeout_s)
             if _stronger(known, token_kind) is kind:
-                yield session, kind
+                yield session, kind, remaining_s
                 return
         # The plan holds a write the tokens did not show: the statement moves to the write lane.
         async with self.session(graph_id, StatementKind.WRITE) as session:
-            yield session, StatementKind.WRITE
+            yield session, StatementKind.WRITE, remaining_s
 
     @asynccontextmanager
     async def stream(
@@ -601,8 +612,9 @@ class EmbeddedBackend(GraphBackend):
         kind: StatementKind, chunk_size: int,
     ) -> AsyncIterator[ResultStream]:
         parameters = embedded_parameters(parameters or {}, self.kind)  # InvalidParameter (400)
-        async with self._judged_session(graph_id, cypher, parameters, kind, timeout_s=timeout_s) as (session, kind):
-            result = await session.query(cypher, parameters, timeout_s=timeout_s, chunk_rows=chunk_size,
+        async with self._judged_session(graph_id, cypher, parameters, kind, timeout_s=timeout_s) as (session, kind,
+                                                                                                    remaining_s):
+            result = await session.query(cypher, parameters, timeout_s=remaining_s, chunk_rows=chunk_size,
                                          writes=kind is StatementKind.WRITE)
             try:
                 yield result

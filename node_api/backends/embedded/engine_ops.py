@@ -46,6 +46,13 @@ def _rows(conn: Any, statement: str) -> list[list[Any]]:
         result.close()
 
 
+# The largest chunk a worker sends the node in one message (more than one row). The node relays it
+# whole and prefetches the next, so this bounds what each stream holds in the HTTP process: with 1,000-row
+# chunks of 60 kB rows one NDJSON stream grew it by 270 MB, a few streams past KUZU_MAX_MEMORY_MB
+# (found by attacking). Rows of ordinary size fill a 1,000-row chunk long before this.
+CHUNK_BYTES = 8 << 20
+
+
 class OpenResult:
     """One query's result on a worker connection, read a chunk at a time and sent as JSON bytes.
 
@@ -62,9 +69,15 @@ class OpenResult:
         self._encode = row_encoder(self.types, property_types)
         self._arrow: Iterator[list[Any]] | None = iter(()) if needs_arrow(self.types) else None
         self._arrow_done = False
+        self._pending: list[Any] = []  # rows encoded but not sent: their chunk was too large
+        self._pending_done = False
 
     def chunk(self, max_rows: int) -> tuple[bytes, int, bool]:
-        """(rows as one JSON array, how many, whether the result is exhausted)."""
+        """(rows as one JSON array, how many, whether the result is exhausted). A chunk of more than
+        one row stays under about CHUNK_BYTES: the rows past it wait for the next call."""
+        if self._pending:
+            rows, self._pending = self._pending, []
+            return self._bounded(rows, self._pending_done)
         result = self._result
         if self._arrow is not None:
             if not self._arrow_done:
@@ -82,7 +95,17 @@ class OpenResult:
             done = not result.has_next()
         if self._encode is not None:
             rows = [self._encode(row) for row in rows]
-        return dumps(rows), len(rows), done
+        return self._bounded(rows, done)
+
+    def _bounded(self, rows: list[Any], done: bool) -> tuple[bytes, int, bool]:
+        data = dumps(rows)
+        if len(data) <= CHUNK_BYTES or len(rows) == 1:
+            return data, len(rows), done
+        # Too large for one message to the node: send a share of the rows by their average size and keep
+        # the rest (already encoded) for the next fetch. Only large chunks pay this second encoding.
+        keep = max(1, len(rows) * CHUNK_BYTES // len(data))
+        self._pending, self._pending_done = rows[keep:], done
+        return dumps(rows[:keep]), keep, False
 
     def close(self) -> None:
         self._result.close()

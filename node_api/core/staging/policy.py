@@ -135,6 +135,9 @@ def check(sql: str, staging_tables: Collection[str], *, max_length: int) -> Verd
         parsed = _parse(sql)
     except duckdb.Error:
         raise StagingQueryFailed("the SQL could not be parsed") from None
+    except orjson.JSONDecodeError:  # DuckDB's parse tree deeper than orjson reads (1024): `1 + 1 + ...`
+        raise StagingQueryFailed(f"the SQL nests too deeply (its parse tree is deeper than {MAX_PARSE_DEPTH} "
+                                 "levels)") from None
     if parsed.get("error"):
         if parsed.get("error_type") == "parser":
             raise StagingQueryFailed(f"the SQL does not parse: {_parser_message(parsed)}")
@@ -144,9 +147,31 @@ def check(sql: str, staging_tables: Collection[str], *, max_length: int) -> Verd
     statements = parsed.get("statements") or []
     if len(statements) != 1:
         raise StagingQueryRejected("exactly one SQL statement is allowed")
+    if _depth(statements[0]) > MAX_PARSE_DEPTH:
+        raise StagingQueryFailed(f"the SQL nests too deeply (its parse tree is deeper than {MAX_PARSE_DEPTH} levels)")
     walker = _Walker({name.lower(): name for name in staging_tables})
     walker.statement(statements[0], frozenset())
     return Verdict(tuple(walker.tables))
+
+
+# The walker below recurses once or twice per level of the parse tree, and DuckDB parses expressions
+# up to 1000 deep (max_expression_depth): `SELECT [[[...]]]` 500 deep raised RecursionError, a 500
+# (found by attacking). About two tree levels make one expression level: 128 nested expressions.
+MAX_PARSE_DEPTH = 256
+
+
+def _depth(tree: Any) -> int:
+    """The nesting depth of a parsed statement (JSON objects and arrays), without recursion."""
+    deepest = 0
+    stack: list[tuple[Any, int]] = [(tree, 1)]
+    while stack:
+        node, depth = stack.pop()
+        deepest = max(deepest, depth)
+        if deepest > MAX_PARSE_DEPTH:
+            break
+        children = node.values() if isinstance(node, dict) else node if isinstance(node, list) else ()
+        stack.extend((child, depth + 1) for child in children if isinstance(child, (dict, list)))
+    return deepest
 
 
 def _parser_message(parsed: dict[str, Any]) -> str:

@@ -149,14 +149,16 @@ class StagingService:
         db = self.manager.database(graph_id)
         return TenantQuery(db.readers, sql, timeout_s=timeout, max_sql_length=self.settings.max_sql_length)
 
-    async def query(self, graph_id: str, sql: str, timeout_s: float | None = None) -> QueryResult:
-        """At most GRAPH_API_STAGING_MAX_ROWS rows (`truncated` says if there were more)."""
+    async def query(self, graph_id: str, sql: str, timeout_s: float | None = None, *,
+                    max_bytes: int) -> QueryResult:
+        """At most GRAPH_API_STAGING_MAX_ROWS rows (`truncated` says if there were more), whose JSON is
+        at most `max_bytes` (ResultTooLarge past it)."""
 
         def run() -> QueryResult:
             query = self._tenant_query(graph_id, sql, timeout_s)
             self._running.add(query)
             try:
-                return query.result(self.settings.max_result_rows)
+                return query.result(self.settings.max_result_rows, max_bytes)
             finally:
                 self._running.discard(query)
 
