@@ -26,7 +26,7 @@ for _name, _value in _SAFE_ENV.items():
 # A developer's real profile must never be picked up by a test.
 os.environ.pop("AWS_PROFILE", None)
 
-pytest_plugins = ["tests.support.bolt"]
+pytest_plugins = ["tests.support.bolt", "tests.support.aws"]
 
 
 @pytest.fixture(scope="module", params=EMBEDDED_ENGINES)

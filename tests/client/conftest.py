@@ -16,7 +16,7 @@ from botocore.credentials import Credentials
 
 from contracts.enums import InstanceStatus, NodeType, RepositoryType
 from contracts.registry import GRAPH_REGISTRY, INSTANCE_REGISTRY, GraphItem, InstanceItem, create_tables
-from tests.support.aws import moto_server, s3_client
+from tests.support.aws import s3_client
 from tests.support.live_node import LiveNode
 from tests.support.node import API_KEY, PERSON_DDL, parquet_bytes
 from tests.support.router import issue_credentials, router_settings, running_router
@@ -26,12 +26,6 @@ __all__ = ["API_KEY", "PERSON_DDL", "Register", "parquet_bytes", "tables"]
 Register = Callable[..., None]
 
 BUCKET = "client-data"
-
-
-@pytest.fixture(scope="session")
-def s3_endpoint() -> Iterator[str]:
-    with moto_server() as endpoint:
-        yield endpoint
 
 
 @pytest.fixture(scope="session")

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import boto3
+import pytest
 from moto.server import ThreadedMotoServer
 
 REGION = "us-east-1"
@@ -26,3 +27,11 @@ def moto_server(port: int = 0) -> Iterator[str]:
 
 def s3_client(endpoint: str):  # noqa: ANN201 - botocore's S3 client has no importable type
     return boto3.client("s3", endpoint_url=endpoint, region_name=REGION)
+
+
+@pytest.fixture(scope="session")
+def s3_endpoint() -> Iterator[str]:
+    """One moto server (its URL) for the suites whose S3 a real HTTP client must reach (DuckDB's
+    httpfs, the clients); each suite makes its own buckets."""
+    with moto_server() as endpoint:
+        yield endpoint

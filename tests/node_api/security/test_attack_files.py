@@ -20,11 +20,11 @@ from pathlib import Path
 
 import pytest
 
-from node_api.backends.base import StatementKind
 from node_api.backends.embedded.backend import EmbeddedBackend
-from node_api.backends.errors import BackendError, QueryForbidden
+from node_api.backends.errors import QueryForbidden
 from node_api.security.policy import KUZU, LADYBUG
 from tests.support.node import PERSON_DDL, create_db, make_settings, node_client
+from tests.support.worker import run_in_worker
 
 SECRET = "NEIGHBOUR-SECRET-4f1c"
 HIDDEN_LOAD = "UNWIND [1] AS x$ LOAD FROM '{path}' (file_format='csv', header=true) RETURN *"
@@ -60,30 +60,18 @@ async def test_attack_a_tenant_cannot_read_a_neighbours_file_through_a_hidden_lo
         assert response.json()["error"]["code"] == "forbidden_statement"
 
 
-async def _in_worker(backend: EmbeddedBackend, graph_id: str, statement: str) -> str:
-    """A statement run in the graph's worker as the node runs it, past the statement policy (the
-    second wall must hold on its own); returns the error text, or 'ok'."""
-    try:
-        async with backend.session(graph_id, StatementKind.WRITE) as session:
-            stream = await session.query(statement, None, timeout_s=10, chunk_rows=100)
-            await stream.aclose()
-    except BackendError as exc:
-        return exc.message
-    return "ok"
-
-
 async def test_attack_a_worker_cannot_read_the_node_process_environment(tmp_path: Path) -> None:
     async with node_client(make_settings(tmp_path / "dbs")) as client:
         await create_db(client, "attacker", ddl=PERSON_DDL)
         backend: EmbeddedBackend = client.app.state.node.backend
-        assert await _in_worker(backend, "attacker", "RETURN 1") == "ok"
+        assert await run_in_worker(backend, "attacker", "RETURN 1") == "ok"
         worker = next(w for w in backend.supervisor.workers() if w.label == "attacker")
         if worker.sandbox == "unavailable":
             pytest.skip("this kernel has no Landlock")
         # The node's environment holds GRAPH_API_KEY and AWS credentials; the worker's own does not.
         # With its first character as the quote, the sniffer fails at the next one and quotes the text.
         first = next(iter(os.environ))
-        error = await _in_worker(backend, "attacker",
+        error = await run_in_worker(backend, "attacker",
                                  f"LOAD FROM '/proc/{os.getpid()}/environ' "
                                  f"(file_format='csv', header=true, quote='{first[0]}') RETURN *")
         assert "Line/record containing the error" not in error, error
@@ -95,11 +83,11 @@ async def test_attack_a_worker_cannot_read_another_tenants_database_file(tmp_pat
         await create_db(client, "attacker", ddl=PERSON_DDL)
         await create_db(client, "victim", ddl=PERSON_DDL)
         backend: EmbeddedBackend = client.app.state.node.backend
-        assert await _in_worker(backend, "attacker", "RETURN 1") == "ok"
+        assert await run_in_worker(backend, "attacker", "RETURN 1") == "ok"
         if next(w for w in backend.supervisor.workers() if w.label == "attacker").sandbox == "unavailable":
             pytest.skip("this kernel has no Landlock")
         victim_file = backend.catalog.graph_file("victim")
         # Today: "Invalid UTF8-encoded string. Line/record containing the error: 'KUZU...'"
-        error = await _in_worker(backend, "attacker", f"LOAD FROM '{victim_file}' (file_format='csv') RETURN *")
+        error = await run_in_worker(backend, "attacker", f"LOAD FROM '{victim_file}' (file_format='csv') RETURN *")
         assert "Line/record containing the error" not in error, error
         assert "denied" in error.lower() or "permission" in error.lower(), error

@@ -8,21 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from node_api.backends.base import StatementKind
 from node_api.backends.embedded.backend import EmbeddedBackend
-from node_api.backends.errors import BackendError
 from tests.support.node import PERSON_DDL, create_db, node_client
-
-
-async def _engine_statement(backend: EmbeddedBackend, graph_id: str, statement: str) -> str:
-    """Runs a statement in the graph's worker as the node would; returns the error text, or 'ok'."""
-    try:
-        async with backend.session(graph_id, StatementKind.WRITE) as session:
-            stream = await session.query(statement, None, timeout_s=10, chunk_rows=100)
-            await stream.aclose()
-    except BackendError as exc:
-        return exc.message
-    return "ok"
+from tests.support.worker import run_in_worker
 
 
 async def test_a_worker_reaches_only_its_own_directory(settings_factory, tmp_path: Path) -> None:
@@ -32,7 +20,7 @@ async def test_a_worker_reaches_only_its_own_directory(settings_factory, tmp_pat
         await create_db(client, "mine", ddl=PERSON_DDL)
         await create_db(client, "theirs", ddl=PERSON_DDL)
         backend: EmbeddedBackend = client.app.state.node.backend
-        await _engine_statement(backend, "mine", "RETURN 1")  # the worker is up
+        await run_in_worker(backend, "mine", "RETURN 1")  # the worker is up
         workers = {w.label: w for w in backend.supervisor.workers()}
         if workers["mine"].sandbox == "unavailable":
             pytest.skip("this kernel has no Landlock")
@@ -44,12 +32,12 @@ async def test_a_worker_reaches_only_its_own_directory(settings_factory, tmp_pat
         (mine / "own.csv").write_text("id\n1\n")
         meta = theirs / "meta.json"
         for outside in (secret, theirs / "private.csv", meta, Path("/etc/passwd")):
-            error = await _engine_statement(backend, "mine",
+            error = await run_in_worker(backend, "mine",
                                             f"LOAD FROM '{outside}' (file_format='csv', header=false) RETURN *")
             assert error != "ok" and ("denied" in error.lower() or "permission" in error.lower()), error
-        copy_out = await _engine_statement(backend, "mine", f"COPY (RETURN 1 AS x) TO '{tmp_path / 'out.csv'}'")
+        copy_out = await run_in_worker(backend, "mine", f"COPY (RETURN 1 AS x) TO '{tmp_path / 'out.csv'}'")
         assert copy_out != "ok" and not (tmp_path / "out.csv").exists()
         # Its own directory stays usable: the engine's own files, and the node's exports there.
-        assert await _engine_statement(backend, "mine", f"LOAD FROM '{mine / 'own.csv'}' RETURN *") == "ok"
+        assert await run_in_worker(backend, "mine", f"LOAD FROM '{mine / 'own.csv'}' RETURN *") == "ok"
         assert (await client.post("/databases/mine/query", json={"cypher": "MATCH (p:Person) RETURN count(p)"})
                 ).json()["rows"] == [[0]]

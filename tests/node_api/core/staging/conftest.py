@@ -7,7 +7,7 @@ not enough: the server runs on a free loopback port for the whole session.
 from __future__ import annotations
 
 import os
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
@@ -15,13 +15,7 @@ import pytest
 
 from node_api.core.staging.settings import StagingSettings
 from tests.node_api.core.staging.helpers import BUCKET, node_settings, running_node
-from tests.support.aws import moto_server, s3_client
-
-
-@pytest.fixture(scope="session")
-def s3_endpoint() -> Iterator[str]:
-    with moto_server() as endpoint:
-        yield endpoint
+from tests.support.aws import s3_client
 
 
 @pytest.fixture(scope="session")
