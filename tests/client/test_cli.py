@@ -55,6 +55,11 @@ def test_query_formats(cli, graph: str) -> None:
         ["n"], ["5"]]
 
 
+def test_csv_lines_end_in_newline_not_crlf(cli, graph: str) -> None:
+    """So `grep '^1$'` and other line tools match the rows."""
+    assert cli("query", graph, "UNWIND [1, 2] AS n RETURN n, 'a,b' AS s", "-f", "csv") == 'n,s\n1,"a,b"\n2,"a,b"\n'
+
+
 def test_errors_exit_1_with_the_code(cli, graph: str) -> None:
     result = runner.invoke(app, ["--url", "http://127.0.0.1:9", "--api-key", API_KEY, "databases"])
     assert result.exit_code == 1
