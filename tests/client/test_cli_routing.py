@@ -67,3 +67,20 @@ def test_url_override_refuses_writes_where_the_registry_does_not_assign(
 def test_routing_errors_exit_1_with_their_message(cli) -> None:
     out = cli("query", "nowhere", "RETURN 1", code=1)
     assert "not registered" in out
+
+
+def test_one_node_commands_ask_for_a_node_instead_of_guessing(cli, register: Register, node: LiveNode) -> None:
+    """With a router, `databases`, `health` and `tasks` (no --graph-id) are about a node the command
+    does not name: a usage error at once (exit 2), not a connection to the default URL."""
+    out = cli("databases", code=2)
+    assert "`databases` lists one node's graphs: pass --url (the nodes: `graph-cli instances`)" in out
+    assert "`health` checks one node: pass --url" in cli("health", code=2)
+    assert "`tasks` lists one node's tasks: pass --url or --graph-id" in cli("tasks", code=2)
+    assert "pass --url or --graph-id" in cli("tasks", "task_0123", code=2)
+    # Named, they run: --url for the node, or a graph the router finds.
+    assert "databases" in cli("--url", node.url, "databases")
+    assert "healthy" in cli("--url", node.url, "health")
+    register("i-a", node.url)
+    graph_id = "clit" + uuid.uuid4().hex[:8]
+    cli("create", graph_id)
+    assert "task_id" in cli("tasks", "--graph-id", graph_id)
