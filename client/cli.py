@@ -273,8 +273,10 @@ def ingest(
             accepted = c.start_create_table(graph_id, table, source)
         except GraphAPIError as exc:
             if local and exc.code == "invalid_source":
+                root = exc.details.get("local_root") if isinstance(exc.details, dict) else None
+                where = root or "(scripts/run-node: ./data/staging/)"
                 raise _fail(f"{exc}\nhint: the node reads local files only under its GRAPH_API_STAGING_LOCAL_ROOT "
-                            "(scripts/run-node: ./data/staging/); copy the file there, or use --upload-to s3://...") from None
+                            f"{where}; copy the file there, or use --upload-to s3://...") from None
             raise
         staged = follow(c, accepted.task_id, f"stage {table}")
         staged_rows = (staged.result or {}).get("row_count")

@@ -151,8 +151,10 @@ def test_create_custom_without_ddl_is_an_empty_graph(cli) -> None:
     assert "0" in cli("query", "cliblank", "CALL show_tables() RETURN count(*) AS n", "-f", "csv")
 
 
-def test_a_local_file_outside_the_staging_root_gets_a_hint(node: LiveNode, graph: str, tmp_path: Path) -> None:
+def test_a_local_file_outside_the_staging_root_gets_a_hint(node: LiveNode, graph: str, tmp_path: Path,
+                                                           local_root: Path) -> None:
     (tmp_path / "elsewhere.parquet").write_bytes(parquet_bytes(people(3)))
     refused = invoke(node, "ingest", graph, "Person", str(tmp_path / "elsewhere.parquet"), code=1)
     assert "invalid_source" in refused.stderr
-    assert "hint: the node reads local files only under its GRAPH_API_STAGING_LOCAL_ROOT" in refused.stderr
+    assert f"hint: the node reads local files only under its GRAPH_API_STAGING_LOCAL_ROOT {local_root.resolve()};" \
+        in refused.stderr
