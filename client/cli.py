@@ -102,7 +102,7 @@ def _node_source(config: ClientConfig, graph_id: str | None) -> str:
 def _message(exc: GraphClientError, config: ClientConfig, graph_id: str | None) -> str:
     """The error's own text, plus what a CLI user changes when it is a setting of theirs."""
     if isinstance(exc, NodeUnreachableError | CircuitOpenError):  # the circuit opens after repeated failures
-        return f"cannot reach the node at {exc.node} ({_node_source(config, graph_id)}): {exc}"
+        return f"cannot reach the node at {exc.node} ({_node_source(config, graph_id)}): {str(exc).removeprefix(exc.node + ': ')}"
     if isinstance(exc, AuthenticationError):
         # The node's advice is for HTTP callers (which header); the CLI's settings are these.
         given = "no API key was sent" if exc.code == "missing_api_key" else "the API key was refused"
