@@ -4,8 +4,11 @@ restore, tasks.
 With GRAPH_ROUTER_URL set (or --router-url) every graph command finds the graph's node through the
 router API, and `create` places a new graph through the allocator first. --url talks to one node
 instead; a write through --url to a graph the registry assigns to another node (or to none) is refused
-unless --force. Without a router, the node is --url, else GRAPH_CLIENT_BASE_URL. The key comes from
---api-key, else GRAPH_CLIENT_API_KEY (or GRAPH_API_KEY). Errors print their code and message and exit 1.
+unless --force. Commands about one node rather than one graph (`health`, `databases`, `tasks` without
+--graph-id) need --url there: they exit 2 at once instead of guessing a node. Without a router, the node
+is --url, else GRAPH_CLIENT_BASE_URL (default http://127.0.0.1:8001). The key comes from --api-key, else
+GRAPH_CLIENT_API_KEY (or GRAPH_API_KEY). Errors print their code and message (and, for a node that
+cannot be reached or a missing key, which setting to change) and exit 1.
 """
 
 from __future__ import annotations
@@ -13,25 +16,38 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich import box
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from client.config import ClientConfig
-from client.exceptions import GraphAPIError, GraphClientError, GraphNotRegisteredError, NotFoundError
+from client.exceptions import (
+    AuthenticationError,
+    CircuitOpenError,
+    GraphAPIError,
+    GraphClientError,
+    GraphNotRegisteredError,
+    NodeUnreachableError,
+    NotFoundError,
+)
 from client.factory import GraphClientFactory
 from client.formats import OutputFormat, key_values, write_rows
-from client.models import Task
+from client.models import Task, TaskList
 from client.progress import follow_progress, rate_text, rows_text
 from client.resilience import is_read_only
 from client.routing import OperationType
 from client.sync import GraphClient
 from node_api.models.values import ValueDecodeError, decode_value
 
-app = typer.Typer(add_completion=False, no_args_is_help=True, help="Talk to a graph node API.")
+# Markdown help: docstring paragraphs are reflowed to the terminal's width, not broken where the source is.
+app = typer.Typer(add_completion=False, no_args_is_help=True, rich_markup_mode="markdown",
+                  help="Talk to a graph node API.")
 console = Console()
 errors = Console(stderr=True)
 
@@ -66,9 +82,38 @@ def main(
     state.url, state.api_key, state.router_url, state.force = url, api_key, router_url, force
 
 
-def _fail(message: str) -> typer.Exit:
-    errors.print(f"[red]error:[/red] {message}")
-    return typer.Exit(1)
+def _fail(message: str, code: int = 1) -> typer.Exit:
+    """Print `error: message` on stderr; the Exit to raise (1: the call failed, 2: a usage error)."""
+    errors.print(Text.assemble(("error:", "red"), " ", message), soft_wrap=True)
+    return typer.Exit(code)
+
+
+def _node_source(config: ClientConfig, graph_id: str | None) -> str:
+    """Where the node's URL came from, as the user would change it."""
+    if state.url is not None:
+        return "--url"
+    if graph_id is not None and state.factory() is not None:
+        return f"the router's route for {graph_id}"
+    if "base_url" in config.model_fields_set:
+        return "GRAPH_CLIENT_BASE_URL"
+    return "the default; set GRAPH_CLIENT_BASE_URL or pass --url"
+
+
+def _message(exc: GraphClientError, config: ClientConfig, graph_id: str | None) -> str:
+    """The error's own text, plus what a CLI user changes when it is a setting of theirs."""
+    if isinstance(exc, NodeUnreachableError | CircuitOpenError):  # the circuit opens after repeated failures
+        return f"cannot reach the node at {exc.node} ({_node_source(config, graph_id)}): {str(exc).removeprefix(exc.node + ': ')}"
+    if isinstance(exc, AuthenticationError):
+        # The node's advice is for HTTP callers (which header); the CLI's settings are these.
+        given = "no API key was sent" if exc.code == "missing_api_key" else "the API key was refused"
+        return f"{exc.status_code} {exc.code}: {given}: set GRAPH_CLIENT_API_KEY or pass --api-key"
+    return str(exc)
+
+
+def _needs_node(what: str, alternative: str = "") -> None:
+    """With a router, a command about one node (not one graph) must be told which: exit 2 otherwise."""
+    if state.url is None and state.factory() is not None:
+        raise _fail(f"{what}: pass --url{alternative} (the nodes: `graph-cli instances`)", code=2)
 
 
 def _check_assignment(factory: GraphClientFactory, graph_id: str, url: str) -> None:
@@ -88,8 +133,8 @@ def _check_assignment(factory: GraphClientFactory, graph_id: str, url: str) -> N
 @contextmanager
 def connect(graph_id: str | None = None, operation: OperationType = OperationType.READ) -> Iterator[GraphClient]:
     """A client on the node for `graph_id` (routed), or on --url / the configured base URL."""
+    config = state.config()
     try:
-        config = state.config()
         factory = state.factory()
         if state.url is not None or factory is None or graph_id is None:
             if state.url is not None and factory is not None and graph_id is not None \
@@ -101,12 +146,13 @@ def connect(graph_id: str | None = None, operation: OperationType = OperationTyp
         with client:
             yield client
     except GraphClientError as exc:
-        raise _fail(str(exc)) from None
+        raise _fail(_message(exc, config, graph_id)) from None
 
 
 @app.command()
 def health() -> None:
     """Readiness and node information; exits 1 when the node cannot take work."""
+    _needs_node("`health` checks one node")
     with connect() as c:
         status = c.health()
         console.print(key_values("status", status.model_dump()))
@@ -119,6 +165,7 @@ def health() -> None:
 @app.command()
 def databases() -> None:
     """The node's databases."""
+    _needs_node("`databases` lists one node's graphs")
     with connect() as c:
         listing = c.list_databases()
     table = Table("graph_id", "schema_type", "created_at", "open", "size_bytes",
@@ -135,8 +182,10 @@ def create(
     schema_type: Annotated[str, typer.Option(help="entity | shared | custom")] = "entity",
     ddl_file: Annotated[Path | None, typer.Option(help="DDL for schema_type=custom (implies it).")] = None,
 ) -> None:
-    """Create a database. `--schema-type custom` without --ddl-file creates an empty graph; give it a
-    schema later with POST /databases/{graph_id}/schema (or the clients' apply_schema)."""
+    """Create a database.
+
+    `--schema-type custom` without `--ddl-file` creates an empty graph; give it a schema later with
+    `POST /databases/{graph_id}/schema` (or the clients' `apply_schema`)."""
     ddl = ddl_file.read_text() if ddl_file else None
     with connect(graph_id, OperationType.CREATE) as c:
         created = c.create_database(graph_id, "custom" if ddl and schema_type == "entity" else schema_type, ddl)
@@ -165,7 +214,7 @@ def _parameters(values: list[str]) -> dict[str, Any]:
 def query(
     graph_id: str,
     cypher: str,
-    param: Annotated[list[str], typer.Option("--param", "-p", help="name=value (JSON or string).")] = [],  # noqa: B006
+    param: Annotated[list[str], typer.Option("--param", "-p", help="name=value; the value is JSON or a string.")] = [],  # noqa: B006
     fmt: Annotated[OutputFormat, typer.Option("--format", "-f")] = OutputFormat.TABLE,
     timeout: Annotated[float | None, typer.Option(help="Query timeout in seconds.")] = None,
 ) -> None:
@@ -208,11 +257,11 @@ def ingest(
     ignore_errors: bool = False,
     rebuild: bool = False,
 ) -> None:
-    """Stage Parquet into a staging table, then load it into the graph: a progress line for each
-    (phase, rows, rows/s, ETA).
+    """Stage Parquet into a staging table, then load it into the graph.
 
-    A local file is uploaded with --upload-to, else read by the node as file:// (local development:
-    the node's GRAPH_API_STAGING_LOCAL_ROOT must contain it)."""
+    A progress line for each step (phase, rows, rows/s, ETA). A local file is uploaded with
+    `--upload-to`, else read by the node as `file://` (local development: the node's
+    `GRAPH_API_STAGING_LOCAL_ROOT` must contain it)."""
     local = not source.startswith("s3://") and not upload_to
     if not source.startswith("s3://"):
         path = Path(source).resolve()
@@ -224,8 +273,10 @@ def ingest(
             accepted = c.start_create_table(graph_id, table, source)
         except GraphAPIError as exc:
             if local and exc.code == "invalid_source":
+                root = exc.details.get("local_root") if isinstance(exc.details, dict) else None
+                where = root or "(scripts/run-node: ./data/staging/)"
                 raise _fail(f"{exc}\nhint: the node reads local files only under its GRAPH_API_STAGING_LOCAL_ROOT "
-                            "(scripts/run-node: ./data/staging/); copy the file there, or use --upload-to s3://...") from None
+                            f"{where}; copy the file there, or use --upload-to s3://...") from None
             raise
         staged = follow(c, accepted.task_id, f"stage {table}")
         staged_rows = (staged.result or {}).get("row_count")
@@ -276,15 +327,55 @@ def resolve_task_id(client: GraphClient, task_id: str, graph_id: str | None) -> 
     raise _fail(f"{task_id!r} is the start of {len(matches)} task ids: {', '.join(matches[:5])}")
 
 
+def age_text(then: datetime, now: datetime | None = None) -> str:
+    """How long ago, in its largest unit: `42s`, `17m`, `5h`, `3d`."""
+    seconds = max(0, int(((now or datetime.now(UTC)) - then).total_seconds()))
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size:
+            return f"{seconds // size}{unit}"
+    return f"{seconds}s"
+
+
+def task_table(listing: TaskList, *, wide: bool = False) -> Table:
+    """Tasks as rows: id, kind, graph, status, progress and age fit 80 columns; `wide` adds rows,
+    rate and the creation time. Ids are whole on any width (they are copied from here)."""
+    # Two spaces between columns, none at the edges, a rule under the header: no width spent on borders.
+    table = Table(box=box.SIMPLE_HEAD, show_edge=False, padding=(0, 0, 0, 1), pad_edge=False)
+    table.add_column("task_id", no_wrap=True, min_width=max((len(t.task_id) for t in listing.tasks), default=7))
+    table.add_column("kind", no_wrap=True)
+    table.add_column("graph_id", overflow="fold", min_width=8)  # the one column that gives way: folded, never cut
+    table.add_column("status", no_wrap=True)
+    table.add_column("progress", justify="right", no_wrap=True)
+    if wide:
+        table.add_column("rows", justify="right", no_wrap=True)
+        table.add_column("rate", justify="right", no_wrap=True)
+        table.add_column("created_at", no_wrap=True)
+    else:
+        table.add_column("age", justify="right", no_wrap=True)
+    for t in listing.tasks:
+        cells = [t.task_id, t.kind, t.graph_id or "", t.status, f"{t.progress:g}%"]
+        if wide:
+            cells += [rows_text(t), rate_text(t), t.created_at.isoformat(timespec="seconds")]
+        else:
+            cells.append(age_text(t.created_at))
+        table.add_row(*cells)
+    return table
+
+
 @app.command()
 def tasks(
     task_id: Annotated[str | None, typer.Argument(help="Show this task (its full id, or the start of one).")] = None,
     graph_id: Annotated[str | None, typer.Option(help="Only this database's tasks.")] = None,
     limit: int = 20,
     wait: Annotated[bool, typer.Option(help="Follow the task until it ends.")] = False,
+    wide: Annotated[bool, typer.Option(help="Also rows, rate and the creation time (wider than 80 columns).")] = False,
 ) -> None:
-    """Recent background tasks, or one task (optionally followed to the end). Tasks live on a node:
-    with a router, --graph-id picks the node (else --url or the base URL)."""
+    """Recent background tasks, or one task (optionally followed to the end).
+
+    Tasks live on a node: with a router, `--graph-id` picks the graph's node (else `--url`); without
+    one, the node is `--url` or `GRAPH_CLIENT_BASE_URL`."""
+    if graph_id is None:
+        _needs_node("`tasks` lists one node's tasks", " or --graph-id")
     with connect(graph_id) as c:
         if task_id is not None:
             task_id = resolve_task_id(c, task_id, graph_id)
@@ -292,13 +383,7 @@ def tasks(
             console.print(key_values(task.task_id, task.model_dump(mode="json")))
             return
         listing = c.list_tasks(graph_id=graph_id, limit=limit)
-    table = Table("task_id", "kind", "graph_id", "status", "progress", "rows", "rate", "created_at")
-    table.columns[0].no_wrap = True  # ids are copied from here: never cut or folded
-    table.columns[0].min_width = max((len(t.task_id) for t in listing.tasks), default=0)
-    for t in listing.tasks:
-        table.add_row(t.task_id, t.kind, t.graph_id or "", t.status, f"{t.progress:g}%", rows_text(t),
-                      rate_text(t), t.created_at.isoformat(timespec="seconds"))
-    console.print(table)
+    console.print(task_table(listing, wide=wide))
 
 
 @app.command()

@@ -49,7 +49,7 @@ def write_rows(fmt: OutputFormat, columns: list[str], rows: Iterable[list[Any]],
             sys.stdout.write(json.dumps(_record(columns, row)) + "\n")
             count += 1
     elif fmt is OutputFormat.CSV:
-        writer = csv.writer(sys.stdout)
+        writer = csv.writer(sys.stdout, lineterminator="\n")  # not CRLF: `grep '^1$'` must match
         writer.writerow(columns)
         for row in rows:
             writer.writerow(["" if v is None else _cell(v) for v in row])

@@ -67,11 +67,24 @@ def status(state_dir: StateDir = Path(".cluster"),
         typer.echo(f"  graph {g['graph_id']} on {g['instance_id']} ({g['status']})")
 
 
+def export_lines(env: dict[str, str]) -> list[str]:
+    """`env` as shell `export` lines, after a comment (harmless under eval) saying that they replace the
+    shell's AWS settings with the local moto's, and how to undo that."""
+    aws = sorted(k for k in env if k.startswith("AWS_"))
+    return [
+        f"# replaces this shell's {', '.join(aws)} with the local cluster's (moto on 127.0.0.1, fake "
+        f"credentials): aws and boto3 in this shell then talk to moto, not AWS; undo: a new shell, or "
+        f"unset {' '.join(sorted(env))}",
+        *(f"export {key}={shlex.quote(value)}" for key, value in env.items()),
+    ]
+
+
 @cli.command()
 def env(state_dir: StateDir = Path(".cluster")) -> None:
-    """`export` lines for the client factory and CLI (eval "$(scripts/cluster env)")."""
-    for key, value in LocalCluster.attach(state_dir).client_env().items():
-        typer.echo(f"export {key}={shlex.quote(value)}")
+    """`export` lines for the client factory and CLI (eval "$(scripts/cluster env)"), after a comment:
+    they replace the shell's AWS settings with the local moto's."""
+    for line in export_lines(LocalCluster.attach(state_dir).client_env()):
+        typer.echo(line)
 
 
 @cli.command()

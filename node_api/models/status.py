@@ -39,7 +39,9 @@ class EngineWorkersInfo(BaseModel):
 
     running: int
     memory_enforcement: str  # "cgroup" (the kernel's memory.max) or "sampling" (the node's supervisor)
-    sandbox: str  # workers' file confinement: "landlock abi N", or "unavailable" (no second wall)
+    # Workers' file confinement: "landlock abi N", "unavailable" (no second wall), or "unknown" until a
+    # worker has opened a database (a worker confines itself then, to that database's directory).
+    sandbox: str
     exits: dict[str, int]  # how workers ended since start: crashed, memory, node_memory, timeout, ...
 
 

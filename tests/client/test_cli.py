@@ -6,12 +6,13 @@ import csv
 import io
 import json
 import re
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner, Result
 
-from client.cli import app
+from client.cli import age_text, app
 from tests.client.conftest import API_KEY, PERSON_DDL, parquet_bytes, people
 from tests.support.live_node import LiveNode
 
@@ -55,10 +56,40 @@ def test_query_formats(cli, graph: str) -> None:
         ["n"], ["5"]]
 
 
+def test_csv_lines_end_in_newline_not_crlf(cli, graph: str) -> None:
+    """So `grep '^1$'` and other line tools match the rows."""
+    assert cli("query", graph, "UNWIND [1, 2] AS n RETURN n, 'a,b' AS s", "-f", "csv") == 'n,s\n1,"a,b"\n2,"a,b"\n'
+
+
 def test_errors_exit_1_with_the_code(cli, graph: str) -> None:
     result = runner.invoke(app, ["--url", "http://127.0.0.1:9", "--api-key", API_KEY, "databases"])
     assert result.exit_code == 1
     cli("query", graph, "RETURN (", code=1)
+
+
+NO_NODE = "http://127.0.0.1:9"  # the discard port: nothing listens on it
+
+
+def test_an_unreachable_node_is_named_with_the_setting_that_chose_it() -> None:
+    env = {"GRAPH_CLIENT_MAX_ATTEMPTS": "1", "GRAPH_CLIENT_API_KEY": API_KEY, "GRAPH_ROUTER_URL": None,
+           "GRAPH_CLIENT_ROUTER_URL": None}
+    by_option = runner.invoke(app, ["--url", NO_NODE, "databases"], env={**env, "GRAPH_CLIENT_BASE_URL": None})
+    assert by_option.exit_code == 1
+    assert f"error: cannot reach the node at {NO_NODE} (--url): " in by_option.stderr
+    by_env = runner.invoke(app, ["databases"], env={**env, "GRAPH_CLIENT_BASE_URL": NO_NODE + "/"})
+    assert by_env.exit_code == 1
+    assert f"cannot reach the node at {NO_NODE} (GRAPH_CLIENT_BASE_URL)" in by_env.stderr
+
+
+def test_a_missing_or_wrong_key_names_the_cli_settings(node: LiveNode) -> None:
+    no_key = {"GRAPH_CLIENT_API_KEY": None, "GRAPH_API_KEY": None}
+    missing = runner.invoke(app, ["--url", node.url, "databases"], env=no_key)
+    assert missing.exit_code == 1
+    assert "401 missing_api_key: no API key was sent: set GRAPH_CLIENT_API_KEY or pass --api-key" in missing.stderr
+    assert "header" not in missing.stderr  # the HTTP advice is not the CLI user's
+    wrong = runner.invoke(app, ["--url", node.url, "--api-key", "not-the-key", "databases"], env=no_key)
+    assert wrong.exit_code == 1
+    assert "401 invalid_api_key: the API key was refused: set GRAPH_CLIENT_API_KEY or pass --api-key" in wrong.stderr
 
 
 def test_ingest_local_file_backup_restore_tasks(cli, node: LiveNode, graph: str, local_root: Path) -> None:
@@ -91,13 +122,39 @@ def test_task_ids_are_whole_in_the_table_and_their_start_is_enough(cli, node: Li
     assert "is the start of" in invoke(node, "tasks", "task_", code=1).stderr
 
 
+def test_the_task_table_fits_80_columns_with_every_cell_whole(cli, node: LiveNode, graph: str) -> None:
+    cli("backup", graph)
+    listing = invoke(node, "tasks", "--graph-id", graph, columns=80).stdout
+    lines = [line for line in listing.splitlines() if line.strip()]
+    assert lines and all(len(line) <= 80 for line in lines), listing
+    assert lines[0].split() == ["task_id", "kind", "graph_id", "status", "progress", "age"]
+    rows = [line.split() for line in lines[1:] if line.lstrip().startswith("task_")]
+    assert rows, listing
+    for task_id, kind, graph_id, status, progress, age in rows:  # one line each: nothing folded or cut
+        assert re.fullmatch(r"task_[0-9a-f]{20}", task_id)
+        assert kind in {"backup", "restore", "stage_table", "ingest", "s3_copy"}
+        assert (graph_id, status, progress) == (graph, "succeeded", "100%")
+        assert re.fullmatch(r"\d+[smhd]", age)
+    wide = invoke(node, "tasks", "--graph-id", graph, "--wide", columns=140).stdout
+    assert wide.split()[:8] == ["task_id", "kind", "graph_id", "status", "progress", "rows", "rate", "created_at"]
+    assert re.search(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d", wide), wide
+
+
+def test_age_is_the_largest_whole_unit() -> None:
+    now = datetime(2025, 1, 2, 12, 0, 0, tzinfo=UTC)
+    ages = [age_text(now - timedelta(seconds=s), now) for s in (0, 59, 60, 3599, 3600, 86399, 86400 * 3)]
+    assert ages == ["0s", "59s", "1m", "59m", "1h", "23h", "3d"]
+
+
 def test_create_custom_without_ddl_is_an_empty_graph(cli) -> None:
     assert "created cliblank (custom)" in cli("create", "cliblank", "--schema-type", "custom")
     assert "0" in cli("query", "cliblank", "CALL show_tables() RETURN count(*) AS n", "-f", "csv")
 
 
-def test_a_local_file_outside_the_staging_root_gets_a_hint(node: LiveNode, graph: str, tmp_path: Path) -> None:
+def test_a_local_file_outside_the_staging_root_gets_a_hint(node: LiveNode, graph: str, tmp_path: Path,
+                                                           local_root: Path) -> None:
     (tmp_path / "elsewhere.parquet").write_bytes(parquet_bytes(people(3)))
     refused = invoke(node, "ingest", graph, "Person", str(tmp_path / "elsewhere.parquet"), code=1)
     assert "invalid_source" in refused.stderr
-    assert "hint: the node reads local files only under its GRAPH_API_STAGING_LOCAL_ROOT" in refused.stderr
+    assert f"hint: the node reads local files only under its GRAPH_API_STAGING_LOCAL_ROOT {local_root.resolve()};" \
+        in refused.stderr

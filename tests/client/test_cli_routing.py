@@ -3,6 +3,8 @@ commands find its node, `where`/`instances` read the router, and --url refuses w
 
 from __future__ import annotations
 
+import os
+import subprocess
 import uuid
 from pathlib import Path
 
@@ -11,6 +13,7 @@ from botocore.credentials import Credentials
 from typer.testing import CliRunner
 
 from client.cli import app
+from cluster_local.__main__ import export_lines
 from tests.client.conftest import API_KEY, PERSON_DDL, Register
 from tests.support.live_node import LiveNode
 
@@ -67,3 +70,38 @@ def test_url_override_refuses_writes_where_the_registry_does_not_assign(
 def test_routing_errors_exit_1_with_their_message(cli) -> None:
     out = cli("query", "nowhere", "RETURN 1", code=1)
     assert "not registered" in out
+
+
+def test_one_node_commands_ask_for_a_node_instead_of_guessing(cli, register: Register, node: LiveNode) -> None:
+    """With a router, `databases`, `health` and `tasks` (no --graph-id) are about a node the command
+    does not name: a usage error at once (exit 2), not a connection to the default URL."""
+    out = cli("databases", code=2)
+    assert "`databases` lists one node's graphs: pass --url (the nodes: `graph-cli instances`)" in out
+    assert "`health` checks one node: pass --url" in cli("health", code=2)
+    assert "`tasks` lists one node's tasks: pass --url or --graph-id" in cli("tasks", code=2)
+    assert "pass --url or --graph-id" in cli("tasks", "task_0123", code=2)
+    # Named, they run: --url for the node, or a graph the router finds.
+    assert "databases" in cli("--url", node.url, "databases")
+    assert "healthy" in cli("--url", node.url, "health")
+    register("i-a", node.url)
+    graph_id = "clit" + uuid.uuid4().hex[:8]
+    cli("create", graph_id)
+    assert "task_id" in cli("tasks", "--graph-id", graph_id)
+
+
+def test_cluster_env_says_it_replaces_the_aws_settings_and_evals_cleanly(tmp_path: Path) -> None:
+    """`eval "$(scripts/cluster env)"` is how graph-cli finds the local cluster: its first line is a
+    comment naming the AWS settings it replaces and how to undo that; the rest are exports."""
+    env = {"AWS_ACCESS_KEY_ID": "AKIA1", "AWS_ENDPOINT_URL": "http://127.0.0.1:5000", "AWS_SESSION_TOKEN": "",
+           "GRAPH_ROUTER_URL": "http://127.0.0.1:6000", "GRAPH_CLIENT_API_KEY": "k y'z"}
+    lines = export_lines(env)
+    assert lines[0].startswith("# replaces this shell's AWS_ACCESS_KEY_ID, AWS_ENDPOINT_URL, AWS_SESSION_TOKEN ")
+    assert "undo: a new shell, or unset AWS_ACCESS_KEY_ID AWS_ENDPOINT_URL AWS_SESSION_TOKEN " in lines[0]
+    script = tmp_path / "env.sh"
+    script.write_text('eval "$(cat "$1")"\nfor k in ' + " ".join(env) + '; do printf "%s=%s\\n" "$k" "${!k}"; done\n')
+    listing = tmp_path / "env.txt"
+    listing.write_text("\n".join(lines) + "\n")
+    done = subprocess.run(["bash", str(script), str(listing)], capture_output=True, text=True, check=True,
+                          env={"PATH": os.environ["PATH"], "AWS_ACCESS_KEY_ID": "real"})
+    assert done.stdout.splitlines() == [f"{k}={v}" for k, v in env.items()]
+    assert done.stderr == ""

@@ -38,6 +38,17 @@ def s3_people(s3) -> str:
     return f"s3://{BUCKET}/people/*.parquet"
 
 
+def test_a_local_path_outside_the_root_is_refused_naming_the_root(client: GraphClient, graph: str,
+                                                                 local_root: Path) -> None:
+    """The root goes in `details` only (the message stays the same for every node), like backups'
+    `details.backup_root`; the refused file is never read."""
+    with pytest.raises(BadRequestError) as refused:
+        client.create_table(graph, "Person", "file:///etc/passwd")
+    assert refused.value.code == "invalid_source"
+    assert refused.value.message == "'file:///etc/passwd' is outside the allowed local root"
+    assert refused.value.details == {"local_root": str(local_root.resolve())}
+
+
 def test_staging_table_lifecycle_and_ingest(client: GraphClient, graph: str, s3_people: str) -> None:
     created = client.create_table(graph, "Person", s3_people)
     assert created.row_count == 500 and created.table_name == "Person" and created.task_id

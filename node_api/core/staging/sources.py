@@ -102,7 +102,10 @@ def _parse_local(pattern: str, settings: StagingSettings) -> Source:
     root = settings.local_root.resolve()
     prefix_dir = Path(_fixed_prefix(path) or "/").resolve()
     if prefix_dir != root and root not in prefix_dir.parents:
-        raise InvalidSource(f"{pattern!r} is outside the allowed local root")
+        # The root is named (in details, as backups name their backup_root): it is the operator's
+        # development setting, already known to whoever uses that node; production nodes leave it
+        # unset and refuse every local path above without naming anything.
+        raise InvalidSource(f"{pattern!r} is outside the allowed local root", local_root=str(root))
     rest = path[len(_fixed_prefix(path)) :]
     return Source(pattern=f"{prefix_dir}/{rest}", allowed_prefix=f"{prefix_dir}/", bucket=None)
 
