@@ -11,9 +11,8 @@ use; the test sets them to its node (URL, API key, staging root) and runs every 
 - Python as a script, both from the repository root, within BLOCK_TIMEOUT_S.
 
 A block marked `<!-- docs-test: skip <reason> -->` is reported as skipped with its reason; any other
-block that fails, fails its test. Two exceptions live here, not in the markdown: the README's opening
-block (it must stay the README's first lines: the foreground node and the whole suite) and
-docs/benchmarks.md (benchmark runs of minutes; the page belongs to the benchmark runs).
+block that fails, fails its test. One exception lives here, not in the markdown: the README's opening
+block (it must stay the README's first lines: the foreground node and the whole suite).
 """
 
 from __future__ import annotations
@@ -33,9 +32,6 @@ from tests.support.live_node import LiveNode
 from tests.support.node import API_KEY, REPO_ROOT
 
 BLOCK_TIMEOUT_S = 120
-NOT_RUN_HERE = {
-    REPO_ROOT / "docs" / "benchmarks.md": "benchmark runs of minutes each (owned by the benchmark runs, bench/)",
-}
 README = REPO_ROOT / "README.md"
 BASH_PREAMBLE = 'set -euo pipefail\ncurl() { command curl --fail-with-body "$@"; }\n'
 
@@ -48,7 +44,7 @@ def _cases() -> list[Any]:
     cases = []
     for page in _pages():
         for index, block in enumerate(blocks(page)):
-            reason = block.reason if block.marker == "skip" else NOT_RUN_HERE.get(page)
+            reason = block.reason if block.marker == "skip" else None
             if page == README and index == 0:
                 reason = "the README's opening commands (the node in the foreground, the whole suite)"
             marks = [pytest.mark.skip(reason=f"{block.name(REPO_ROOT)}: {reason}")] if reason else []
@@ -110,7 +106,7 @@ def test_every_page_with_examples_has_its_settings() -> None:
         seen_env = False
         for block in blocks(page):
             seen_env = seen_env or block.marker == "env"
-            if block.marker is not None or page in NOT_RUN_HERE:
+            if block.marker is not None:
                 continue
             used = [name for name in ENV_DEFAULTS if name in block.code]
             assert not used or seen_env, f"{block.name(REPO_ROOT)} uses {used} before the page's env block"
