@@ -184,6 +184,17 @@ class BackpressureError(ServerError):
         self.retry_after = retry_after
 
 
+class InsufficientStorageError(ServerError):
+    """507: the node's volume is below its free-space floor; it refuses writes (reads go on) until
+    space is freed. Not retried: it lasts until an operator acts. `retry_after` is the node's hint."""
+
+    default_status = 507
+
+    def __init__(self, message: str, *, retry_after: float | None = None, **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)
+        self.retry_after = retry_after
+
+
 _BY_STATUS: dict[int, type[GraphAPIError]] = {
     400: BadRequestError,
     401: AuthenticationError,
@@ -195,6 +206,7 @@ _BY_STATUS: dict[int, type[GraphAPIError]] = {
     415: BadRequestError,
     422: BadRequestError,
     429: BackpressureError,
+    507: InsufficientStorageError,
 }
 # Codes that refine a status, and the class of errors that arrive inside a stream (no status there).
 _BY_CODE: dict[str, type[GraphAPIError]] = {
@@ -206,6 +218,7 @@ _BY_CODE: dict[str, type[GraphAPIError]] = {
     "task_not_found": NotFoundError,
     "write_conflict": ConflictError,
     "overloaded": BackpressureError,
+    "insufficient_storage": InsufficientStorageError,
     "backend_unavailable": ServerError,
 }
 
@@ -250,7 +263,7 @@ def error_from_response(response: httpx.Response) -> GraphAPIError:
         or response.headers.get("x-request-id"),
         "body": body,
     }
-    if issubclass(cls, BackpressureError):
+    if issubclass(cls, (BackpressureError, InsufficientStorageError)):
         kwargs["retry_after"] = parse_retry_after(response.headers.get("retry-after"))
     return cls(str(error.get("message") or response.reason_phrase), **kwargs)
 

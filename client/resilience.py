@@ -29,6 +29,7 @@ from client.exceptions import (
     BackpressureError,
     CircuitOpenError,
     GraphAPIError,
+    InsufficientStorageError,
     NodeUnreachableError,
     ServerError,
 )
@@ -80,9 +81,10 @@ class RetryPolicy:
 
 
 def _not_a_node_failure(exc: BaseException) -> bool:
-    # An answer from a working node (4xx, or 503 backpressure with its Retry-After) says nothing
-    # against the node's health: only 5xx errors and broken connections open the circuit.
-    return not isinstance(exc, ServerError) or isinstance(exc, BackpressureError)
+    # An answer from a working node (4xx, 503 backpressure with its Retry-After, 507 from a volume
+    # below its floor while reads go on) says nothing against the node's health: only other 5xx
+    # errors and broken connections open the circuit.
+    return not isinstance(exc, ServerError) or isinstance(exc, (BackpressureError, InsufficientStorageError))
 
 
 class Breakers:

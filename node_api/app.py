@@ -22,6 +22,7 @@ from node_api.core.admission import AdmissionController
 from node_api.core.backup.service import BackupService
 from node_api.core.base_path_lock import base_path_lock
 from node_api.core.cloudwatch import publishing
+from node_api.core.disk import DiskGuard
 from node_api.core.logs import get_logger
 from node_api.core.metrics import NodeMetrics
 from node_api.core.middleware import BodyLimit, RequestContext
@@ -80,8 +81,9 @@ def create_app(settings: NodeSettings | None = None, *, key_provider: ApiKeyProv
                                     backend=backend, tasks=registry, metrics=node_metrics)
             await backups.start()
             stack.push_async_callback(backups.close)
+            disk = DiskGuard(settings.base_path, settings.min_free_disk_mb << 20)
             node = NodeState(settings=settings, backend=backend, admission=admission, key_provider=keys,
-                             metrics=node_metrics, tasks=registry, backups=backups, staging=staging)
+                             metrics=node_metrics, tasks=registry, backups=backups, staging=staging, disk=disk)
             app.state.node = node
             await stack.enter_async_context(publishing(node))
             await stack.enter_async_context(cluster_membership(node))

@@ -60,3 +60,11 @@ StagingDep = Annotated[StagingService, Depends(_staging)]
 BackendDep = Annotated[GraphBackend, Depends(_backend)]
 SettingsDep = Annotated[NodeSettings, Depends(_settings)]
 GraphIdDep = Annotated[str, Depends(_graph_id)]
+
+
+async def _require_disk_headroom(request: Request) -> None:
+    request.app.state.node.disk.require_headroom()  # InsufficientStorage (507) below the floor
+
+
+# For the routes that write to the node's volume (core/disk.py): `dependencies=WRITES_TO_DISK`.
+WRITES_TO_DISK = [Depends(_require_disk_headroom)]

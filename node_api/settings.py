@@ -112,6 +112,9 @@ class NodeSettings(BaseSettings):
     system_memory_high_water_percent: float = Field(
         90.0, gt=0, le=100, validation_alias="GRAPH_API_SYSTEM_MEMORY_HIGH_WATER_PERCENT")
     retry_after_s: int = Field(1, ge=1, validation_alias="GRAPH_API_RETRY_AFTER")
+    # Below this much free space on the base path's volume, writes, staging, ingest, copies, backups,
+    # restores and new databases answer 507 insufficient_storage; reads go on. 0 turns it off.
+    min_free_disk_mb: int = Field(1024, ge=0, validation_alias="GRAPH_API_MIN_FREE_DISK_MB")
 
     # Neo4j backend (issue: Neo4j backend).
     neo4j_uri: str = Field("bolt://127.0.0.1:7687", validation_alias="NEO4J_URI")

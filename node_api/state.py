@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 from node_api.backends.base import GraphBackend
 from node_api.core.admission import AdmissionController
+from node_api.core.disk import DiskGuard
 from node_api.core.metrics import NodeMetrics
 from node_api.core.tasks import TaskRegistry
 from node_api.security.auth import ApiKeyProvider
@@ -30,6 +31,7 @@ class NodeState:
     tasks: TaskRegistry  # the node's one registry: staging, ingestion, backup and restore tasks
     backups: BackupService
     staging: StagingService  # its routes answer 400 not_supported where the backend has no staging tables
+    disk: DiskGuard  # the free-space floor of the base path's volume
     registration: NodeRegistration | None = None  # set when the node joins a cluster
     started_monotonic: float = field(default_factory=time.monotonic)
 

@@ -97,6 +97,15 @@ class Overloaded(BackendError):
         self.retry_after_s = retry_after_s
 
 
+class InsufficientStorage(Overloaded):
+    """The node's volume is below its free-space floor (GRAPH_API_MIN_FREE_DISK_MB): whatever would
+    write is refused (507, Retry-After) while reads go on, so one tenant filling the volume cannot stop
+    every database on it (an engine that meets a full disk mid-write can leave its WAL unusable)."""
+
+    code = "insufficient_storage"
+    status_code = 507
+
+
 class Unsupported(BackendError):
     """The operation exists in the API but this backend cannot do it."""
 

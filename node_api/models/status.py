@@ -61,6 +61,8 @@ class InfoResponse(BaseModel):
     queue_depth: int
     in_flight_queries: int
     rejected_requests: int
+    disk_free_bytes: int = Field(description="free space on the base path's volume (statvfs)")
+    min_free_disk_mb: int = Field(description="below this, writes answer 507 insufficient_storage (0: off)")
     memory_usage_mb: float
     memory_limit_mb: int
     memory_per_db_mb: int

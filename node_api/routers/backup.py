@@ -7,7 +7,7 @@ from starlette.responses import Response
 
 from node_api.core.jsonenc import dumps
 from node_api.core.tasks import Task
-from node_api.deps import BackupsDep, GraphIdDep
+from node_api.deps import WRITES_TO_DISK, BackupsDep, GraphIdDep
 from node_api.models.backup import BackupListResponse, BackupRequest, BackupSummary, RestoreRequest
 from node_api.models.tables import TaskAccepted
 
@@ -23,7 +23,7 @@ def _accepted(task: Task) -> Response:
 
 
 @router.post(
-    "/databases/{graph_id}/backup", status_code=status.HTTP_202_ACCEPTED, response_model=TaskAccepted,
+    "/databases/{graph_id}/backup", dependencies=WRITES_TO_DISK, status_code=status.HTTP_202_ACCEPTED, response_model=TaskAccepted,
     name="backup_database",
     summary="Back up a graph: consistent, compressed, checksummed (monitor via /tasks/{task_id}/monitor)",
 )
@@ -40,7 +40,7 @@ async def list_backups(graph_id: GraphIdDep, operations: BackupsDep) -> BackupLi
 
 
 @router.post(
-    "/databases/{graph_id}/restore", status_code=status.HTTP_202_ACCEPTED, response_model=TaskAccepted,
+    "/databases/{graph_id}/restore", dependencies=WRITES_TO_DISK, status_code=status.HTTP_202_ACCEPTED, response_model=TaskAccepted,
     name="restore_database",
     summary="Restore one of this graph's backups, into itself or a new graph (a background task)",
 )

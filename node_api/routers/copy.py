@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request, status
 from starlette.responses import Response
 
-from node_api.deps import GraphIdDep, StagingDep
+from node_api.deps import WRITES_TO_DISK, GraphIdDep, StagingDep
 from node_api.models.tables import CopyRequest, TaskAccepted
 from node_api.routers.tables import accepted, credentials_of
 
@@ -13,7 +13,7 @@ router = APIRouter(tags=["ingestion"])
 
 
 @router.post(
-    "/databases/{graph_id}/copy",
+    "/databases/{graph_id}/copy", dependencies=WRITES_TO_DISK,
     status_code=status.HTTP_202_ACCEPTED,
     response_model=TaskAccepted,
     name="s3_copy",

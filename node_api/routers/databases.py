@@ -7,7 +7,7 @@ from dataclasses import asdict
 
 from fastapi import APIRouter, status
 
-from node_api.deps import BackendDep, GraphIdDep, NodeDep
+from node_api.deps import WRITES_TO_DISK, BackendDep, GraphIdDep, NodeDep
 from node_api.models.databases import (
     CreateDatabaseRequest,
     CreateDatabaseResponse,
@@ -21,7 +21,7 @@ from node_api.schemas import base_schema, parse_ddl
 router = APIRouter(tags=["databases"])
 
 
-@router.post("/databases", status_code=status.HTTP_201_CREATED, response_model=CreateDatabaseResponse,
+@router.post("/databases", dependencies=WRITES_TO_DISK, status_code=status.HTTP_201_CREATED, response_model=CreateDatabaseResponse,
              name="create_database")
 async def create_database(body: CreateDatabaseRequest, node: NodeDep) -> CreateDatabaseResponse:
     started = time.perf_counter()

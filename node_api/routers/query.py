@@ -10,6 +10,7 @@ from fastapi import APIRouter, Request
 from starlette.background import BackgroundTask
 from starlette.responses import Response
 
+from node_api.backends.base import StatementKind
 from node_api.backends.errors import ResultTooLarge
 from node_api.core.disconnect import ClientDisconnected, unless_disconnected
 from node_api.core.jsonenc import dumps
@@ -37,6 +38,8 @@ async def query(graph_id: GraphIdDep, body: QueryRequest, request: Request, node
         raise ApiError(400, "invalid_timeout",
                        f"timeout {timeout_s:g}s is above the node's maximum of {settings.max_query_timeout_s:g}s")
     kind = node.backend.classify(body.cypher)  # forbidden statements are refused before any work
+    if kind is StatementKind.WRITE:
+        node.disk.require_headroom()  # 507 below the volume's free-space floor; reads go on (core/disk.py)
     parameters = decode_parameters(body.parameters)
     media = negotiate(request.headers.get("accept"))
     started = time.perf_counter()

@@ -6,7 +6,7 @@ import time
 
 from fastapi import APIRouter
 
-from node_api.deps import GraphIdDep, NodeDep
+from node_api.deps import WRITES_TO_DISK, GraphIdDep, NodeDep
 from node_api.models.schema import ApplyDdlRequest, ApplyDdlResponse, SchemaResponse
 from node_api.schemas import parse_ddl
 
@@ -19,7 +19,7 @@ async def get_schema(graph_id: GraphIdDep, node: NodeDep) -> SchemaResponse:
         return SchemaResponse.of(graph_id, await node.backend.schema(graph_id))
 
 
-@router.post("/databases/{graph_id}/schema", response_model=ApplyDdlResponse, name="apply_schema")
+@router.post("/databases/{graph_id}/schema", dependencies=WRITES_TO_DISK, response_model=ApplyDdlResponse, name="apply_schema")
 async def apply_schema(graph_id: GraphIdDep, body: ApplyDdlRequest, node: NodeDep) -> ApplyDdlResponse:
     started = time.perf_counter()
     statements = parse_ddl(body.ddl)  # InvalidSchema (400) before the database is touched

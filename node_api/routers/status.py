@@ -104,6 +104,8 @@ async def info(node: NodeDep) -> InfoResponse:
         queue_depth=admission.queued + stats.waiting_requests,
         in_flight_queries=admission.in_flight,
         rejected_requests=admission.rejected,
+        disk_free_bytes=node.disk.free_bytes(),
+        min_free_disk_mb=node.settings.min_free_disk_mb,
         memory_usage_mb=round(admission.rss_bytes / 2**20, 1),
         memory_limit_mb=settings.max_memory_mb,
         memory_per_db_mb=settings.memory_per_db_mb,

@@ -18,7 +18,7 @@ from node_api.core.jsonenc import dumps
 from node_api.core.staging.sources import S3Credentials
 from node_api.core.streaming import NDJSON, NdjsonResponse, SseResponse, negotiate, result_events
 from node_api.core.tasks import Task
-from node_api.deps import GraphIdDep, NodeDep, StagingDep
+from node_api.deps import WRITES_TO_DISK, GraphIdDep, NodeDep, StagingDep
 from node_api.models.tables import (
     CreateTableRequest,
     CreateTableResponse,
@@ -73,7 +73,7 @@ def _elapsed_ms(started: float) -> float:
 
 
 @router.post(
-    "/databases/{graph_id}/tables",
+    "/databases/{graph_id}/tables", dependencies=WRITES_TO_DISK,
     response_model=CreateTableResponse,
     responses={202: {"model": TaskAccepted}},
     name="create_staging_table",
@@ -159,7 +159,7 @@ async def query_tables(
 
 
 @router.post(
-    "/databases/{graph_id}/tables/{table_name}/ingest",
+    "/databases/{graph_id}/tables/{table_name}/ingest", dependencies=WRITES_TO_DISK,
     name="ingest_staging_table",
     response_model=IngestResponse,
     responses={202: {"model": TaskAccepted}},

@@ -30,6 +30,7 @@ def _settings(kind: str, tmp_path: Path, server: ArcadeDBServer | None) -> NodeS
         "KUZU_MAX_DB_SIZE_GB": 1,
         "KUZU_CHUNK_SIZE": 100,
         "GRAPH_API_SYSTEM_MEMORY_HIGH_WATER_PERCENT": 100,  # the node's own limits only, never the host's
+        "GRAPH_API_MIN_FREE_DISK_MB": 0,  # nor the host's free disk
     }
     if server is not None:
         values.update({"NEO4J_URI": server.bolt_uri, "NEO4J_USERNAME": "root", "NEO4J_PASSWORD": ROOT_PASSWORD,

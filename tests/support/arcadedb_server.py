@@ -180,6 +180,7 @@ def neo4j_settings(server: ArcadeDBServer, tmp_path: Path, **overrides: object) 
         "KUZU_MAX_DATABASES_PER_NODE": 50,
         "GRAPH_API_QUEUE_TIMEOUT": 5,
         "GRAPH_API_SYSTEM_MEMORY_HIGH_WATER_PERCENT": 100,  # the node's own limits only, never the host's
+        "GRAPH_API_MIN_FREE_DISK_MB": 0,  # nor the host's free disk
     }
     values.update(overrides)
     return NodeSettings(**values)  # type: ignore[arg-type]

@@ -24,9 +24,9 @@ from tests.support.node import API_KEY, REPO_ROOT
 from tests.support.ports import free_port
 from tests.support.waiting import until_sync
 
-# Admission that watches only the node's own processes: the host check off, so a busy CI machine's
-# memory never makes a test's node answer 503 (for every node a test starts, local clusters included).
-HOST_CHECKS_OFF = {"GRAPH_API_SYSTEM_MEMORY_HIGH_WATER_PERCENT": "100"}
+# Admission that watches only the node's own processes: the host checks off, so a busy CI machine's
+# memory or a full disk never makes a test's node answer 503 or 507 (for every node a test starts, local clusters included).
+HOST_CHECKS_OFF = {"GRAPH_API_SYSTEM_MEMORY_HIGH_WATER_PERCENT": "100", "GRAPH_API_MIN_FREE_DISK_MB": "0"}
 
 # The node's own limits: small engines, a memory limit no test reaches unless it sets its own (the
 # spec's KUZU_* names, which the tests override by the same names).

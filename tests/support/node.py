@@ -41,6 +41,7 @@ def node_settings(base_path: Path, api_key: str, /, **overrides: Any) -> NodeSet
         "threads_per_db": 1,
         "max_memory_mb": 16384,
         "system_memory_high_water_percent": 100,  # never the host's memory: the node's own limits only
+        "min_free_disk_mb": 0,  # nor the host's free disk (tests that need the floor set their own)
     }
     values.update(overrides)
     return NodeSettings(**values)
