@@ -64,6 +64,10 @@ def _names(reason: str, names: str) -> dict[str, str]:
     return dict.fromkeys(names.split(), reason)
 
 
+_KEPT_VERDICTS = 4096  # statements per profile; at most ~16 MB of text (_KEPT_VERDICT_CHARS each)
+_KEPT_VERDICT_CHARS = 4096
+
+
 @dataclass(frozen=True)
 class StatementPolicy:
     """One engine profile. Names are upper-case; dotted for Neo4j procedures (`DB.LABELS`)."""
@@ -89,6 +93,11 @@ class StatementPolicy:
     max_query_length: int = 10_000
     # Functions of reviewed extensions this node has not loaded -> the extension: 400 not_supported.
     missing_extensions: Mapping[str, str] = field(default_factory=dict)
+    # Phase-1 verdicts (kind, EXPLAIN statement) of statements that passed, by text: a parameterized
+    # statement is checked once, not per request (~65 us each, measured). A fresh one per profile
+    # (init=False: dataclasses.replace does not carry it over); refusals are never kept.
+    _verdicts: dict[str, tuple[StatementKind, str | None]] = field(
+        default_factory=dict, init=False, repr=False, compare=False)
 
     def limited(self, max_query_length: int) -> StatementPolicy:
         """This profile with the node's query length limit (KUZU_MAX_QUERY_LENGTH)."""
@@ -126,6 +135,19 @@ class StatementPolicy:
     def check(self, cypher: str) -> StatementKind:
         """The provisional kind of a tenant statement. Raises InvalidQuery (empty, too long, not
         exactly one statement, unterminated string) or QueryForbidden (with the reason)."""
+        return self._verdict(cypher)[0]
+
+    def explain(self, cypher: str) -> str | None:
+        """The statement whose result is the plan text for judge_plan, or None when there is no plan
+        phase for it: engines without one (Neo4j), and statements whose EXPLAIN would run them (Kuzu
+        0.11.3 executes CREATE_FTS_INDEX and the other index functions under EXPLAIN, measured).
+        Raises what check() raises."""
+        return self._verdict(cypher)[1]
+
+    def _verdict(self, cypher: str) -> tuple[StatementKind, str | None]:
+        known = self._verdicts.get(cypher)
+        if known is not None:
+            return known
         tokens = self._statement(cypher)
         keywords = keyword_positions(tokens)
         self._check_start(tokens)
@@ -136,21 +158,17 @@ class StatementPolicy:
                 raise QueryForbidden(reason)
         writes = any(tokens[i].upper in self.write_keywords for i in keywords)
         writes = writes or any(self._writes(name) for name in called)
-        return StatementKind.WRITE if writes else StatementKind.READ
-
-    def explain(self, cypher: str) -> str | None:
-        """The statement whose result is the plan text for judge_plan, or None when there is no plan
-        phase for it: engines without one (Neo4j), and statements whose EXPLAIN would run them (Kuzu
-        0.11.3 executes CREATE_FTS_INDEX and the other index functions under EXPLAIN, measured).
-        Call after check()."""
-        if not self.has_plan_phase:
-            return None
-        tokens = self._statement(cypher)
-        for name in self._check_calls(tokens, keyword_positions(tokens)):
+        explain: str | None = "EXPLAIN " + cypher if self.has_plan_phase else None
+        for name in called:
             spec = self.table_functions.get(name)
             if spec is not None and spec.explain_runs_it:
-                return None
-        return "EXPLAIN " + cypher
+                explain = None
+        verdict = (StatementKind.WRITE if writes else StatementKind.READ, explain)
+        if len(cypher) <= _KEPT_VERDICT_CHARS:
+            if len(self._verdicts) >= _KEPT_VERDICTS:
+                self._verdicts.clear()  # a tenant cycling through distinct texts: start over
+            self._verdicts[cypher] = verdict
+        return verdict
 
     def _statement(self, cypher: str) -> list[Token]:
         if not cypher or not cypher.strip():
