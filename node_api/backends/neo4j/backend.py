@@ -18,7 +18,7 @@ from __future__ import annotations
 import asyncio
 import re
 import time
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager, suppress
 from datetime import UTC, datetime
 from pathlib import Path
@@ -61,7 +61,7 @@ from node_api.backends.neo4j.catalog import (
     GraphRecord,
     now,
 )
-from node_api.backends.neo4j.errors import translate
+from node_api.backends.neo4j.errors import translate, translated
 from node_api.backends.neo4j.session import BoltResultStream, Budget, timed
 from node_api.backends.neo4j.values import bolt_parameters, neo4j_row
 from node_api.security.paths import validate_graph_id, validate_identifier
@@ -207,15 +207,18 @@ class Neo4jBackend(GraphBackend):
             result = await tx.run(cypher, dict(params))
             return [list(record.values()) async for record in result]
 
+        return await self._managed(database, kind, work, timeout_s)
+
+    async def _managed(self, database: str, kind: StatementKind,
+                       work: Callable[[AsyncManagedTransaction], Awaitable[list[list[Any]]]],
+                       timeout_s: float) -> list[list[Any]]:
+        """`work` in a managed transaction (execute_read / execute_write: the driver retries transient
+        errors) on server database `database`, within `timeout_s` seconds; errors translated."""
         unit = neo4j.unit_of_work(timeout=timeout_s)(work)
         async with self.session(database, kind) as session:
             call = session.execute_read if kind is StatementKind.READ else session.execute_write
-            try:
+            with translated():
                 return await timed(call(unit), timeout_s)
-            except BackendError:
-                raise
-            except Exception as exc:  # noqa: BLE001
-                raise translate(exc) from None
 
     async def graph_record(self, graph_id: str) -> GraphRecord:
         """The graph's record, after looking on the server once when this process does not know the
@@ -400,15 +403,7 @@ class Neo4jBackend(GraphBackend):
             columns[:] = list(result.keys())
             return [neo4j_row(record.values()) async for record in result]
 
-        unit = neo4j.unit_of_work(timeout=timeout_s)(work)
-        async with self.session(record.database, kind) as session:
-            call = session.execute_read if kind is StatementKind.READ else session.execute_write
-            try:
-                rows = await timed(call(unit), timeout_s)
-            except BackendError:
-                raise
-            except Exception as exc:  # noqa: BLE001
-                raise translate(exc) from None
+        rows = await self._managed(record.database, kind, work, timeout_s)
         if kind is StatementKind.WRITE:
             self._last_write[graph_id] = time.time()
         return QueryResult(columns, rows)
@@ -421,23 +416,15 @@ class Neo4jBackend(GraphBackend):
         async with self.session(record.database, kind, fetch_size=chunk_size) as session:
             budget = Budget(timeout_s)
             tx = None
-            try:
+            with translated():
                 tx = await budget.run(session.begin_transaction(timeout=timeout_s))
                 result = await budget.run(tx.run(cypher, bolt_parameters(dict(parameters or {}))))
                 columns = list(result.keys())
-            except BackendError:
-                raise
-            except Exception as exc:  # noqa: BLE001
-                raise translate(exc) from None
             stream = BoltResultStream(columns, result, chunk_size, budget)
             try:
                 yield stream  # the consumer's own exceptions pass through untouched (and roll back)
-                try:
+                with translated():
                     await budget.run(tx.commit())
-                except BackendError:
-                    raise
-                except Exception as exc:  # noqa: BLE001
-                    raise translate(exc) from None
                 if kind is StatementKind.WRITE:
                     self._last_write[graph_id] = time.time()
             finally:

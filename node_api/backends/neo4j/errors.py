@@ -4,10 +4,25 @@ read too (that is the caller's fault, not the server's)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 from neo4j import exceptions as nx
 
 from node_api.backends import errors
 from node_api.backends.messages import log_engine_error, public_message
+
+
+@contextmanager
+def translated() -> Iterator[None]:
+    """Any driver, server or network exception raised in the block leaves it as the backend error it
+    means (translate); the node's own BackendErrors (timeouts, budgets) pass as they are."""
+    try:
+        yield
+    except errors.BackendError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - every driver failure becomes a typed backend error
+        raise translate(exc) from None
 
 
 def translate(exc: BaseException) -> errors.BackendError:

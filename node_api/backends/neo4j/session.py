@@ -17,8 +17,8 @@ from typing import Any, TypeVar
 import neo4j
 
 from node_api.backends.base import ResultStream
-from node_api.backends.errors import BackendError, QueryTimeout
-from node_api.backends.neo4j.errors import translate
+from node_api.backends.errors import QueryTimeout
+from node_api.backends.neo4j.errors import translated
 from node_api.backends.neo4j.values import neo4j_row
 
 T = TypeVar("T")
@@ -77,12 +77,8 @@ class BoltResultStream(ResultStream):
             return chunk, False
 
         while True:
-            try:
+            with translated():
                 chunk, done = await self._budget.run(fill())
-            except BackendError:
-                raise
-            except Exception as exc:  # noqa: BLE001
-                raise translate(exc) from None
             if chunk:
                 yield chunk
             if done:
