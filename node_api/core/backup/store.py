@@ -12,7 +12,8 @@ from __future__ import annotations
 import json
 import os
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, BinaryIO, TypeVar
 
@@ -81,6 +82,20 @@ def _s3_error(what: str, exc: Exception) -> BackupError:
 
 def _not_found(exc: ClientError) -> bool:
     return exc.response.get("Error", {}).get("Code") in ("NoSuchKey", "404", "NoSuchBucket")
+
+
+@contextmanager
+def _reading_s3(what: str, location: Location) -> Iterator[None]:
+    """S3 errors of a read, in the backup service's words: a missing key or bucket is BackupNotFound,
+    anything else BackupError naming `what`."""
+    try:
+        yield
+    except ClientError as exc:
+        if _not_found(exc):
+            raise BackupNotFound(f"no backup at {location}") from None
+        raise _s3_error(what, exc) from None
+    except BotoCoreError as exc:
+        raise _s3_error(what, exc) from None
 
 
 class BackupStore:
@@ -189,15 +204,9 @@ class BackupStore:
             except FileNotFoundError:
                 raise BackupNotFound(f"no backup at {location}") from None
         else:
-            try:
+            with _reading_s3("reading the backup's manifest from S3", location):
                 data = self.s3.get_object(Bucket=location.bucket, Key=location.sidecar_key,
                                           Range=f"bytes=0-{_MAX_SIDECAR_BYTES}")["Body"].read()
-            except ClientError as exc:
-                if _not_found(exc):
-                    raise BackupNotFound(f"no backup at {location}") from None
-                raise _s3_error("reading the backup's manifest from S3", exc) from None
-            except BotoCoreError as exc:
-                raise _s3_error("reading the backup's manifest from S3", exc) from None
         if len(data) > _MAX_SIDECAR_BYTES:
             raise BackupCorrupt("the backup's manifest is implausibly large")
         try:
@@ -226,14 +235,8 @@ class BackupStore:
         else:
             with work_file.open("xb") as out:
                 sink = _HashingSink(out)
-                try:
+                with _reading_s3("downloading the backup from S3", location):
                     self.s3.download_fileobj(location.bucket, location.key, sink, Config=_TRANSFER)
-                except ClientError as exc:
-                    if _not_found(exc):
-                        raise BackupNotFound(f"no backup at {location}") from None
-                    raise _s3_error("downloading the backup from S3", exc) from None
-                except BotoCoreError as exc:
-                    raise _s3_error("downloading the backup from S3", exc) from None
             found = (sink.hash.hexdigest(), sink.size)
             path = work_file
         if found != (sha256, size):
