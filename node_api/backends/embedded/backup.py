@@ -35,7 +35,7 @@ from typing import TYPE_CHECKING, Any
 
 from node_api.backends.base import DatabaseInfo, GraphSchema, StatementKind
 from node_api.backends.embedded import portable
-from node_api.backends.embedded.catalog import EXPORT_PREFIX
+from node_api.backends.embedded.catalog import EXPORT_PREFIX, GraphMeta
 from node_api.backends.errors import BackendError
 from node_api.core.backup.archive import MANIFEST_NAME
 from node_api.core.backup.errors import BackupCorrupt, IncompatibleBackup
@@ -77,6 +77,20 @@ async def describe_copy(backend: EmbeddedBackend, directory: Path) -> dict[str, 
     return {"schema": canonical(schema), "row_counts": counts}
 
 
+def _facts(backend: EmbeddedBackend, meta: GraphMeta, counts: dict[str, dict[str, int]]) -> dict[str, Any]:
+    """The manifest facts every backup has, native or portable: engine, graph, row totals."""
+    return {
+        "engine": backend.kind,
+        "engine_version": backend.engine_version,
+        "storage_version": backend.storage_version,
+        "graph_id": meta.graph_id,
+        "schema_type": meta.schema_type,
+        "database_created_at": meta.created_at.isoformat(),
+        "node_count": sum(counts["node_tables"].values()),
+        "rel_count": sum(counts["rel_tables"].values()),
+    }
+
+
 async def snapshot(backend: EmbeddedBackend, graph_id: str, destination: Path) -> dict[str, Any]:
     """Copies the database's files into destination under its write lane; returns manifest facts."""
     meta = backend.graph_meta(graph_id)
@@ -86,16 +100,8 @@ async def snapshot(backend: EmbeddedBackend, graph_id: str, destination: Path) -
                                           profile.graph_file, profile.wal_file)
     had_wal = (destination / profile.wal_file).exists()
     facts = await describe_copy(backend, destination)
-    counts = facts["row_counts"]
     return {
-        "engine": backend.kind,
-        "engine_version": backend.engine_version,
-        "storage_version": backend.storage_version,
-        "graph_id": graph_id,
-        "schema_type": meta.schema_type,
-        "database_created_at": meta.created_at.isoformat(),
-        "node_count": sum(counts["node_tables"].values()),
-        "rel_count": sum(counts["rel_tables"].values()),
+        **_facts(backend, meta, facts["row_counts"]),
         "consistency": "copy+wal" if had_wal else "copy",
         "write_lock_ms": lock_ms,
         **facts,
@@ -130,17 +136,10 @@ async def portable_snapshot(backend: EmbeddedBackend, graph_id: str, destination
         warnings.append("indexes (full-text, vector) are not carried by the portable format; recreate them "
                         "after the restore")
     return {
-        "engine": backend.kind,
-        "engine_version": backend.engine_version,
-        "storage_version": backend.storage_version,
+        **_facts(backend, meta, counts),
         "backup_format": "portable",
         "portable": True,
         "portable_format": portable.PORTABLE_FORMAT,
-        "graph_id": graph_id,
-        "schema_type": meta.schema_type,
-        "database_created_at": meta.created_at.isoformat(),
-        "node_count": sum(counts["node_tables"].values()),
-        "rel_count": sum(counts["rel_tables"].values()),
         "consistency": "snapshot",
         "schema": canonical(schema),
         "row_counts": counts,
