@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
+import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
@@ -64,8 +65,10 @@ def _names(reason: str, names: str) -> dict[str, str]:
     return dict.fromkeys(names.split(), reason)
 
 
-_KEPT_VERDICTS = 4096  # statements per profile; at most ~16 MB of text (_KEPT_VERDICT_CHARS each)
-_KEPT_VERDICT_CHARS = 4096
+_KEPT_VERDICTS = 4096  # statements per profile; at most ~16 MB of text (_KEPT_VERDICT_BYTES each)
+# In bytes of the str object, not characters: CPython stores a text holding one emoji at 4 bytes a
+# character, so 4096 such texts of 4096 characters kept 129 MB (found by attacking; measured).
+_KEPT_VERDICT_BYTES = 4096
 
 
 @dataclass(frozen=True)
@@ -95,8 +98,9 @@ class StatementPolicy:
     missing_extensions: Mapping[str, str] = field(default_factory=dict)
     # Phase-1 verdicts (kind, EXPLAIN statement) of statements that passed, by text: a parameterized
     # statement is checked once, not per request (~65 us each, measured). A fresh one per profile
-    # (init=False: dataclasses.replace does not carry it over); refusals are never kept.
-    _verdicts: dict[str, tuple[StatementKind, str | None]] = field(
+    # (init=False: dataclasses.replace does not carry it over); refusals are never kept. The EXPLAIN
+    # text is rebuilt per call (a flag is kept), or each statement would be kept twice.
+    _verdicts: dict[str, tuple[StatementKind, bool]] = field(
         default_factory=dict, init=False, repr=False, compare=False)
 
     def limited(self, max_query_length: int) -> StatementPolicy:
@@ -146,8 +150,17 @@ class StatementPolicy:
 
     def _verdict(self, cypher: str) -> tuple[StatementKind, str | None]:
         known = self._verdicts.get(cypher)
-        if known is not None:
-            return known
+        if known is None:
+            known = self._judge_tokens(cypher)
+            if sys.getsizeof(cypher) <= _KEPT_VERDICT_BYTES:
+                if len(self._verdicts) >= _KEPT_VERDICTS:
+                    self._verdicts.clear()  # a tenant cycling through distinct texts: start over
+                self._verdicts[cypher] = known
+        kind, planned = known
+        return kind, "EXPLAIN " + cypher if planned else None
+
+    def _judge_tokens(self, cypher: str) -> tuple[StatementKind, bool]:
+        """Phase 1 itself: the kind, and whether the statement has a plan phase."""
         tokens = self._statement(cypher)
         keywords = keyword_positions(tokens)
         self._check_start(tokens)
@@ -158,17 +171,12 @@ class StatementPolicy:
                 raise QueryForbidden(reason)
         writes = any(tokens[i].upper in self.write_keywords for i in keywords)
         writes = writes or any(self._writes(name) for name in called)
-        explain: str | None = "EXPLAIN " + cypher if self.has_plan_phase else None
+        planned = self.has_plan_phase
         for name in called:
             spec = self.table_functions.get(name)
             if spec is not None and spec.explain_runs_it:
-                explain = None
-        verdict = (StatementKind.WRITE if writes else StatementKind.READ, explain)
-        if len(cypher) <= _KEPT_VERDICT_CHARS:
-            if len(self._verdicts) >= _KEPT_VERDICTS:
-                self._verdicts.clear()  # a tenant cycling through distinct texts: start over
-            self._verdicts[cypher] = verdict
-        return verdict
+                planned = False
+        return StatementKind.WRITE if writes else StatementKind.READ, planned
 
     def _statement(self, cypher: str) -> list[Token]:
         if not cypher or not cypher.strip():

@@ -73,6 +73,11 @@ class StagingDatabase:
             threads=str(settings.duckdb_threads),
             memory_limit=settings.duckdb_memory_limit,
             enable_external_access="false",
+            # No spilling: DuckDB's default `<db>.tmp` is on the node's volume, so a tenant's read-only
+            # SQL (a large GROUP BY) wrote ~300 MB of spill there, floor or not (core/disk.py), and
+            # max_temp_directory_size did not bound it (DuckDB 1.5.5, measured: 0B and 1MB both let
+            # it spill ~300 MB). Past duckdb_memory_limit a statement answers memory_limit_exceeded.
+            temp_directory="",
             lock_configuration="true",
         )
         self.path = path
