@@ -75,12 +75,12 @@ def serve(
         overrides["dev_mode"] = True
     settings = NodeSettings(**overrides)  # CLI options win over environment variables
     sock = listen(settings.host, settings.port)
-    from node_api.core.base_path_lock import BasePathInUse, base_path_lock
+    from node_api.core.base_path_lock import BasePathLockError, base_path_lock
 
     try:  # a plain line now; the lifespan takes the lock for good (and refuses a node that raced in)
         with base_path_lock(settings.base_path):
             pass
-    except BasePathInUse as exc:
+    except BasePathLockError as exc:
         print(f"graph-node: {exc}", file=sys.stderr, flush=True)
         raise typer.Exit(3) from None
 

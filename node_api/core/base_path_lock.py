@@ -17,16 +17,26 @@ from pathlib import Path
 LOCK_NAME = ".node.lock"
 
 
-class BasePathInUse(RuntimeError):
+class BasePathLockError(RuntimeError):
+    """The base path's lock cannot be taken; the message says why, in one line."""
+
+
+class BasePathInUse(BasePathLockError):
     """Another live process holds the base path's lock; the message names the path and its pid."""
 
 
 @contextmanager
 def base_path_lock(base_path: Path) -> Iterator[None]:
     """Holds the lock on `base_path` (created if missing) for the block. Raises BasePathInUse at once,
-    without waiting, when another process holds it."""
+    without waiting, when another process holds it; BasePathLockError when the lock file cannot be
+    opened (a directory, a symbolic link: never followed, so nothing outside is truncated)."""
     base_path.mkdir(parents=True, exist_ok=True)
-    fd = os.open(base_path / LOCK_NAME, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    lock_file = base_path / LOCK_NAME
+    try:
+        fd = os.open(lock_file, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC | os.O_NOFOLLOW, 0o600)
+    except OSError as exc:
+        raise BasePathLockError(f"cannot open the node's lock file {lock_file}: {exc.strerror} (it must be a "
+                                "regular file the node can write; remove whatever is there)") from None
     try:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from node_api.app import create_app
-from node_api.core.base_path_lock import BasePathInUse, base_path_lock
+from node_api.core.base_path_lock import BasePathInUse, BasePathLockError, base_path_lock
 from tests.support.node import API_KEY, HEADERS, in_process_client, node_settings
 
 
@@ -44,3 +44,19 @@ def test_the_lock_dies_with_its_process(tmp_path: Path) -> None:
         holder.wait(10)
     with base_path_lock(tmp_path):
         pass
+
+
+@pytest.mark.parametrize("occupant", ["directory", "symlink"])
+def test_a_lock_file_that_is_not_a_regular_file_is_refused_in_one_line(tmp_path: Path, occupant: str) -> None:
+    """A directory, or a symbolic link (never followed: the file it names is not truncated)."""
+    target = tmp_path / "elsewhere.txt"
+    target.write_text("keep me")
+    base = tmp_path / "dbs"
+    base.mkdir()
+    if occupant == "directory":
+        (base / ".node.lock").mkdir()
+    else:
+        (base / ".node.lock").symlink_to(target)
+    with pytest.raises(BasePathLockError, match="cannot open the node's lock file"), base_path_lock(base):
+        pass
+    assert target.read_text() == "keep me"
